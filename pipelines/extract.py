@@ -1,0 +1,306 @@
+"""Canonical export -> validated, pseudonymised, typed Parquet partitions, with quarantine.
+
+For one (source, force, snapshot date): read the export, type every column by the contract,
+send each row that cannot be typed to quarantine with the reason naming its line and field,
+replace person ids by keyed hashes, and write the raw partition and the quarantine partition
+atomically. Invariant, checked before anything is written: rows in = rows accepted + rows
+quarantined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines import lake
+from pipelines.contract import LIST_SEPARATOR, LOCAL_TIME_FORMAT, SOURCES, Column, SourceContract
+from pipelines.localtime import (
+    NOTE_AMBIGUOUS_EARLIER,
+    NOTE_AMBIGUOUS_LATER,
+    NOTE_NONEXISTENT_SHIFTED,
+    REASON_AMBIGUOUS,
+    REASON_NONEXISTENT,
+    local_to_utc,
+)
+from pipelines.pseudonymise import person_keys
+from pipelines.reference import reference_codes
+from pipelines.settings import Settings
+from pipelines.sources.csv_export import RawExport, read_export
+
+log = logging.getLogger(__name__)
+
+MAX_VICTIM_COUNT_DIGITS = 4
+TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source_line", pa.int64()),
+        ("reference", pa.string()),
+        ("reason", pa.string()),
+        ("record_json", pa.string()),  # the row's non-personal fields as read, for reprocessing
+    ]
+)
+
+
+@dataclass
+class ExtractResult:
+    source: str
+    force: str
+    snapshot_date: str
+    export_file: str
+    encoding: str
+    rows_in: int
+    rows_accepted: int
+    rows_quarantined: int
+    clock_change_notes: int
+    extra_columns: list[str]
+    raw_partition: str
+    quarantine_partition: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Rejections:
+    """Collects the reasons each row is rejected for."""
+
+    def __init__(self, row_count: int):
+        self.reasons = np.full(row_count, None, dtype=object)
+
+    def add(self, mask: np.ndarray, field: str, describe) -> None:
+        """Reject rows in ``mask``; ``describe(row_index)`` words the reason. A row rejected for
+        several fields keeps every reason, so one look at the quarantine tells all that is wrong."""
+        for row in np.flatnonzero(mask):
+            reason = f"{field}: {describe(row)}"
+            previous = self.reasons[row]
+            self.reasons[row] = reason if previous is None else f"{previous}; {reason}"
+
+    @property
+    def rejected(self) -> np.ndarray:
+        return np.not_equal(self.reasons, None)
+
+
+def _mask(array: pa.Array) -> np.ndarray:
+    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _type_timestamp(column: Column, raw: pa.Array, rejections: _Rejections, settings: Settings, notes: np.ndarray):
+    parsed = pc.strptime(raw, format=LOCAL_TIME_FORMAT, unit="s", error_is_null=True)
+    # strptime rolls impossible dates over (30 February -> 1 March) and accepts unpadded fields:
+    # only a value that prints back exactly as it was written is a valid date-time.
+    round_trip = pc.strftime(parsed, format=LOCAL_TIME_FORMAT)
+    parsed = pc.if_else(pc.fill_null(pc.equal(round_trip, raw), False), parsed, None)
+    unparseable = _mask(pc.and_(pc.is_valid(raw), pc.is_null(parsed)))
+    rejections.add(unparseable, column.name, lambda row: f"not a date-time of the form YYYY-MM-DD HH:MM:SS: {raw[row].as_py()!r}")
+    local = parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]")
+    policy = settings.clock_change
+    converted = local_to_utc(local, settings.time_zone, ambiguous=policy.ambiguous)
+    if policy.nonexistent == "quarantine":
+        rejections.add(converted.nonexistent, column.name, lambda row: f"{REASON_NONEXISTENT}: {raw[row].as_py()!r}")
+    else:
+        _note(notes, converted.nonexistent, f"{column.name}: {NOTE_NONEXISTENT_SHIFTED}")
+    if policy.ambiguous == "quarantine":
+        rejections.add(converted.ambiguous, column.name, lambda row: f"{REASON_AMBIGUOUS}: {raw[row].as_py()!r}")
+    else:
+        note = NOTE_AMBIGUOUS_LATER if policy.ambiguous == "later" else NOTE_AMBIGUOUS_EARLIER
+        _note(notes, converted.ambiguous, f"{column.name}: {note}")
+    utc = pa.array(converted.utc, type=pa.timestamp("s")).cast(pa.timestamp("us"))
+    return pc.assume_timezone(utc, "UTC").cast(TIMESTAMP_TYPE)
+
+
+def _note(notes: np.ndarray, mask: np.ndarray, text: str) -> None:
+    for row in np.flatnonzero(mask):
+        notes[row] = text if notes[row] is None else f"{notes[row]}; {text}"
+
+
+def _allowed_values(column: Column, settings: Settings) -> frozenset[str] | None:
+    if column.allowed is None:
+        return None
+    if isinstance(column.allowed, str):
+        return reference_codes(column.allowed)
+    return frozenset(column.allowed)
+
+
+def _split_list(raw: pa.Array) -> pa.Array:
+    """'a|b| c' -> ['a', 'b', 'c']; null -> []; empty elements are dropped."""
+    parts = pc.split_pattern(raw.fill_null(""), LIST_SEPARATOR)
+    flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+    parent = pc.list_parent_indices(parts)
+    keep = pc.not_equal(flat, "")
+    flat, parent = flat.filter(keep), parent.filter(keep)
+    offsets = np.searchsorted(parent.to_numpy(), np.arange(len(raw) + 1))
+    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), flat)
+
+
+def _type_column(column: Column, raw: pa.Array, rejections: _Rejections, settings: Settings, notes: np.ndarray) -> pa.Array:
+    if column.required:
+        rejections.add(_mask(pc.is_null(raw)), column.name, lambda row: "required field is empty")
+    if column.name == "force_code":
+        wrong_force = _mask(pc.not_equal(raw, settings.force))
+        rejections.add(wrong_force, column.name, lambda row: f"record of force {raw[row].as_py()!r} in the export of force {settings.force!r}")
+        return raw
+    kind = column.kind
+    if kind == "timestamp":
+        return _type_timestamp(column, raw, rejections, settings, notes)
+    if kind == "count":
+        digits = pc.match_substring_regex(raw, rf"^[0-9]{{1,{MAX_VICTIM_COUNT_DIGITS}}}$")
+        bad = _mask(pc.and_(pc.is_valid(raw), pc.invert(digits)))
+        rejections.add(bad, column.name, lambda row: f"not a whole number from 0 to 9999: {raw[row].as_py()!r}")
+        return pc.if_else(pc.fill_null(digits, False), raw, None).cast(pa.int32())
+    if kind == "yes_no":
+        bad = _mask(pc.and_(pc.is_valid(raw), pc.invert(pc.is_in(raw, pa.array(["Y", "N"])))))
+        rejections.add(bad, column.name, lambda row: f"must be Y or N, found {raw[row].as_py()!r}")
+        return pc.equal(raw, "Y")
+    if kind in ("enum", "code"):
+        allowed = _allowed_values(column, settings)
+        bad = _mask(pc.and_(pc.is_valid(raw), pc.invert(pc.is_in(raw, pa.array(sorted(allowed))))))
+        what = "code not in the reference list" if kind == "code" else "value not allowed by the contract"
+        rejections.add(bad, column.name, lambda row: f"{what}: {raw[row].as_py()!r}")
+        return raw
+    if kind == "list":
+        lists = _split_list(raw)
+        allowed = _allowed_values(column, settings)
+        if allowed is not None:
+            flat = pc.list_flatten(lists)
+            bad_elements = pc.invert(pc.is_in(flat, pa.array(sorted(allowed))))
+            bad_rows = np.zeros(len(raw), dtype=bool)
+            bad_rows[pc.list_parent_indices(lists).filter(bad_elements).to_numpy()] = True
+            rejections.add(bad_rows, column.name, lambda row: f"code not in the reference list in {raw[row].as_py()!r}")
+        return lists
+    if kind == "person_id":
+        return pa.array(person_keys(raw.to_pylist(), settings.pseudonym_key), type=pa.string())
+    if kind == "person_id_list":
+        lists = _split_list(raw)
+        hashed = pa.array(person_keys(pc.list_flatten(lists).to_pylist(), settings.pseudonym_key), type=pa.string())
+        return pa.ListArray.from_arrays(lists.offsets, hashed)
+    return raw  # text
+
+
+def _record_json(contract: SourceContract, raw_columns: dict[str, pa.Array], row: int) -> str:
+    """A quarantined row's fields as read, minus personal data and raw person ids."""
+    record = {
+        name: raw_columns[name][row].as_py()
+        for name in contract.column_names
+        if name in raw_columns and not contract.column(name).is_pseudonymised
+    }
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+
+
+def _resolve_duplicates(contract: SourceContract, typed: dict[str, pa.Array], lines: np.ndarray, rejections: _Rejections) -> None:
+    """Unique references: exact repeats keep the first; conflicting rows keep the latest update.
+
+    Rows with the same reference and the same latest ``updated_at`` but different content cannot
+    be ordered: all of them go to quarantine rather than a guess.
+    """
+    keys = typed[contract.key].to_numpy(zero_copy_only=False)
+    alive = ~rejections.rejected
+    candidates = np.flatnonzero(alive)
+    groups: dict[str, list[int]] = {}
+    for row in candidates:
+        groups.setdefault(keys[row], []).append(int(row))
+    compared = [name for name in typed if name != "source_line"]
+    updated = typed["updated_at"].to_numpy(zero_copy_only=False)
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        def content(row: int) -> tuple:
+            return tuple(str(typed[name][row].as_py()) for name in compared)
+        latest = max(updated[row] for row in rows)
+        newest = [row for row in rows if updated[row] == latest]
+        distinct_newest = {content(row) for row in newest}
+        if len(distinct_newest) > 1:
+            listed = ", ".join(str(lines[row]) for row in newest)
+            mask = np.zeros(len(keys), dtype=bool)
+            mask[rows] = True
+            rejections.add(mask, contract.key, lambda row: f"conflicting rows for the same reference (lines {listed}), none can be preferred")
+            continue
+        keep = newest[0]
+        for row in rows:
+            if row == keep:
+                continue
+            mask = np.zeros(len(keys), dtype=bool)
+            mask[row] = True
+            if content(row) == content(keep):
+                rejections.add(mask, contract.key, lambda r: f"exact duplicate of line {lines[keep]}")
+            else:
+                rejections.add(mask, contract.key, lambda r: f"superseded by line {lines[keep]} (same reference, later update)")
+
+
+def type_export(export: RawExport, contract: SourceContract, settings: Settings) -> tuple[pa.Table, pa.Table]:
+    """Typed accepted rows and quarantined rows of one export (nothing written)."""
+    row_count = len(export.source_lines)
+    raw_columns = {name: pa.array(values, type=pa.string()) for name, values in export.columns.items()}
+    rejections = _Rejections(row_count)
+    notes = np.full(row_count, None, dtype=object)
+    typed: dict[str, pa.Array] = {}
+    for column in contract.columns:
+        if column.is_personal:
+            continue
+        typed[column.name] = _type_column(column, raw_columns[column.name], rejections, settings, notes)
+    lines = np.asarray(export.source_lines, dtype=np.int64)
+    _resolve_duplicates(contract, typed, lines, rejections)
+
+    accepted = ~rejections.rejected
+    accepted_mask = pa.array(accepted)
+    fields = {contract.column(name).lake_name: array.filter(accepted_mask) for name, array in typed.items()}
+    fields["source_line"] = pa.array(lines[accepted])
+    fields["clock_change_note"] = pa.array(notes[accepted], type=pa.string())
+    accepted_table = pa.table(fields)
+
+    rejected_rows = np.flatnonzero(rejections.rejected)
+    key_values = raw_columns[contract.key]
+    quarantine = {
+        "source_line": [int(lines[row]) for row in rejected_rows] + [bad.line for bad in export.malformed],
+        "reference": [key_values[row].as_py() for row in rejected_rows] + [bad.reference for bad in export.malformed],
+        "reason": [rejections.reasons[row] for row in rejected_rows] + [bad.reason for bad in export.malformed],
+        "record_json": [_record_json(contract, raw_columns, row) for row in rejected_rows] + [None] * len(export.malformed),
+    }
+    return accepted_table, pa.table(quarantine, schema=QUARANTINE_SCHEMA)
+
+
+def export_path(settings: Settings, source: str, snapshot_date: dt.date) -> Path:
+    return settings.landing_dir / settings.force / SOURCES[source].file_name(snapshot_date.isoformat())
+
+
+def extract_source(settings: Settings, source: str, snapshot_date: dt.date) -> ExtractResult:
+    """Extract one source's export for one snapshot date into the lake; return what was written."""
+    if settings.pseudonym_key is None:
+        raise ValueError("extraction needs the pseudonymisation key; these settings were loaded without one")
+    contract = SOURCES[source]
+    path = export_path(settings, source, snapshot_date)
+    export = read_export(path, contract)
+    accepted, quarantined = type_export(export, contract, settings)
+    if export.rows_in != accepted.num_rows + quarantined.num_rows:
+        raise AssertionError(
+            f"{path}: {export.rows_in} rows in but {accepted.num_rows} accepted + {quarantined.num_rows} quarantined"
+        )
+    raw_file = lake.write_parquet(accepted, lake.raw_path(settings.lake_dir, source, settings.force, snapshot_date))
+    quarantine_file = lake.write_parquet(
+        quarantined, lake.quarantine_path(settings.lake_dir, source, settings.force, snapshot_date)
+    )
+    result = ExtractResult(
+        source=source,
+        force=settings.force,
+        snapshot_date=snapshot_date.isoformat(),
+        export_file=str(path),
+        encoding=export.encoding,
+        rows_in=export.rows_in,
+        rows_accepted=accepted.num_rows,
+        rows_quarantined=quarantined.num_rows,
+        clock_change_notes=int(pc.sum(pc.is_valid(accepted["clock_change_note"])).as_py() or 0),
+        extra_columns=export.extra_columns,
+        raw_partition=str(raw_file),
+        quarantine_partition=str(quarantine_file),
+    )
+    lake.write_json(result.to_dict(), lake.manifest_path(settings.lake_dir, "extract", source, settings.force, snapshot_date))
+    log.info(
+        "extracted %s for %s %s: %d rows in, %d accepted, %d quarantined",
+        source, settings.force, snapshot_date, result.rows_in, result.rows_accepted, result.rows_quarantined,
+    )
+    return result

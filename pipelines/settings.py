@@ -1,0 +1,185 @@
+"""One place that turns configuration into a typed `Settings` object.
+
+Layers, later wins: the embedded defaults (``pipelines/defaults.yaml``), the force's own file
+(``$CDI_CONFIG_DIR/forces/<FORCE>.yaml``; a force without one runs on the defaults), then explicit
+overrides from the caller (command-line options, Airflow params). Secrets never come from files in
+the repository: the pseudonymisation key comes from ``$CDI_PSEUDONYM_KEY`` or, in Airflow, from a
+connection the DAG resolves at run time and passes in.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.contract import FORCE_CODE_PATTERN
+
+DEFAULTS_FILE = Path(__file__).parent / "defaults.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PSEUDONYM_KEY_ENV = "CDI_PSEUDONYM_KEY"
+CONFIG_DIR_ENV = "CDI_CONFIG_DIR"
+# Public on purpose: it only ever protects simulated people. `Settings` refuses it outside demo mode.
+DEMO_PSEUDONYM_KEY = b"cdi-monitor demo key: simulated data only"
+MIN_KEY_BYTES = 16
+
+
+class ConfigurationError(ValueError):
+    """Configuration or a parameter is missing or invalid; the message names which."""
+
+
+@dataclass(frozen=True)
+class ClockChangePolicy:
+    ambiguous: str  # earlier | later | quarantine
+    nonexistent: str  # quarantine | shift_forward
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    registrar_recipients: tuple[str, ...]
+    data_engineering_recipients: tuple[str, ...]
+    from_address: str
+    smtp_conn_id: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    force: str
+    landing_dir: Path
+    lake_dir: Path
+    lookback_days: int
+    recording_window_hours: int
+    maturity_lag_days: int
+    time_zone: str
+    clock_change: ClockChangePolicy
+    thresholds: dict[str, Any]
+    alerts: AlertSettings
+    demo: bool
+    pseudonym_key: bytes | None = field(repr=False)  # None: this process only reads the lake
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.lake_dir / "outbox"
+
+
+def validate_force_code(force: str) -> str:
+    if not isinstance(force, str) or not re.fullmatch(FORCE_CODE_PATTERN, force):
+        raise ConfigurationError(f"force code {force!r} is not 2-5 capital letters")
+    return force
+
+
+def parse_snapshot_date(value: str | dt.date) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigurationError(f"date {value!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigurationError(f"{path}: expected a mapping at the top level")
+    return loaded
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get(CONFIG_DIR_ENV, PROJECT_ROOT / "config"))
+
+
+def force_config(force: str, overrides: dict | None = None) -> dict:
+    """The merged configuration mapping of one force (defaults < force file < overrides)."""
+    merged = _read_yaml(DEFAULTS_FILE)
+    force_file = config_dir() / "forces" / f"{validate_force_code(force)}.yaml"
+    if force_file.exists():
+        merged = _deep_merge(merged, _read_yaml(force_file))
+    return _deep_merge(merged, overrides or {})
+
+
+def resolve_pseudonym_key(*, demo: bool, key: str | bytes | None = None) -> bytes:
+    """The keyed-hash secret: given, else from the environment; the demo key only in demo mode."""
+    if key is None:
+        key = os.environ.get(PSEUDONYM_KEY_ENV)
+    if key is None or key == "":
+        if demo:
+            return DEMO_PSEUDONYM_KEY
+        raise ConfigurationError(
+            f"no pseudonymisation key: set {PSEUDONYM_KEY_ENV} (or the Airflow connection "
+            "cdi_pseudonym_key), or pass --demo to run on simulated data with the demo key"
+        )
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    if key_bytes == DEMO_PSEUDONYM_KEY and not demo:
+        raise ConfigurationError("the demo pseudonymisation key may only be used with --demo")
+    if len(key_bytes) < MIN_KEY_BYTES:
+        raise ConfigurationError(f"the pseudonymisation key must be at least {MIN_KEY_BYTES} bytes")
+    return key_bytes
+
+
+def _positive_int(config: dict, name: str) -> int:
+    value = config.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigurationError(f"setting {name!r} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def load_settings(
+    force: str,
+    *,
+    landing_dir: str | Path,
+    lake_dir: str | Path,
+    demo: bool = False,
+    pseudonym_key: str | bytes | None = None,
+    overrides: dict | None = None,
+    need_key: bool = True,
+) -> Settings:
+    """Resolve a force's settings. ``need_key=False`` is for commands that only read the lake
+    (printing a verdict, rendering a report): they never see a person id, so they need no key."""
+    config = force_config(force, overrides)
+    clock = config.get("clock_change", {})
+    if clock.get("ambiguous") not in ("earlier", "later", "quarantine"):
+        raise ConfigurationError("clock_change.ambiguous must be earlier, later or quarantine")
+    if clock.get("nonexistent") not in ("quarantine", "shift_forward"):
+        raise ConfigurationError("clock_change.nonexistent must be quarantine or shift_forward")
+    alerts = config.get("alerts", {})
+    return Settings(
+        force=validate_force_code(force),
+        landing_dir=Path(landing_dir),
+        lake_dir=Path(lake_dir),
+        lookback_days=_positive_int(config, "lookback_days"),
+        recording_window_hours=_positive_int(config, "recording_window_hours"),
+        maturity_lag_days=_positive_int(config, "maturity_lag_days"),
+        time_zone=str(config["time_zone"]),
+        clock_change=ClockChangePolicy(clock["ambiguous"], clock["nonexistent"]),
+        thresholds=config["thresholds"],
+        alerts=AlertSettings(
+            registrar_recipients=tuple(alerts.get("registrar_recipients", ())),
+            data_engineering_recipients=tuple(alerts.get("data_engineering_recipients", ())),
+            from_address=str(alerts.get("from_address", "cdi-monitor@localhost")),
+            smtp_conn_id=str(alerts.get("smtp_conn_id", "smtp_default")),
+        ),
+        demo=demo,
+        pseudonym_key=resolve_pseudonym_key(demo=demo, key=pseudonym_key) if need_key else None,
+    )

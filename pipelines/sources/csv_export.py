@@ -1,0 +1,159 @@
+"""Read one canonical CSV export into columns of strings, keeping each row's line number.
+
+This reader knows the file format (encoding, RFC 4180 quoting, header) and nothing of the lake.
+A file that cannot be read as a whole raises `ExportFormatError` naming the file, the line and,
+where there is one, the column. A row that cannot be split into the header's fields (a truncated
+last line, a stray delimiter) is kept as a `MalformedRow` for quarantine: nothing is dropped.
+Personal-data columns are dropped here, as early as possible: they never reach memory beyond this
+function's loop.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.contract import SourceContract
+
+log = logging.getLogger(__name__)
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# Python's csv refuses fields over 128 KiB by default; a real export can carry long free text.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class ExportFormatError(ValueError):
+    """The export cannot be read; names file, line and column."""
+
+    def __init__(self, path: Path, line: int | None, message: str, column: str | None = None):
+        self.path, self.line, self.column = Path(path), line, column
+        where = f"{path}" + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class MalformedRow:
+    line: int
+    reason: str
+    reference: str | None  # the row's reference, when it could be read
+
+
+@dataclass
+class RawExport:
+    path: Path
+    encoding: str
+    columns: dict[str, list[str | None]]  # contract column -> values ('' read as None)
+    source_lines: list[int]
+    malformed: list[MalformedRow] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    missing_optional_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.source_lines) + len(self.malformed)
+
+
+def decode_export(path: Path, data: bytes) -> tuple[str, str]:
+    """Text and encoding name: UTF-8 with or without BOM, else Windows-1252."""
+    if data.startswith(UTF8_BOM):
+        try:
+            return data[len(UTF8_BOM):].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as error:
+            raise ExportFormatError(
+                path, data[: error.start].count(b"\n") + 1, "starts with a UTF-8 BOM but is not valid UTF-8"
+            ) from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ExportFormatError(
+            path, line, f"byte 0x{data[error.start]:02x} is neither UTF-8 nor Windows-1252 text"
+        ) from None
+
+
+def read_export(path: Path, contract: SourceContract) -> RawExport:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ExportFormatError(path, None, f"the {contract.name} export is missing") from None
+    if not data.strip():
+        raise ExportFormatError(path, 1, "the file is empty: no header row")
+    text, encoding = decode_export(path, data)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except csv.Error as error:
+        raise ExportFormatError(path, 1, f"header row cannot be read: {error}") from None
+
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise ExportFormatError(path, 1, "column appears more than once in the header", duplicated[0])
+    missing_required = [name for name in contract.required_columns if name not in header]
+    if missing_required:
+        raise ExportFormatError(path, 1, "required column is missing", missing_required[0])
+    known = set(contract.column_names)
+    extra = [name for name in header if name not in known]
+    if extra:
+        log.warning("%s: ignoring columns not in the contract: %s", path, ", ".join(extra))
+
+    # Positions of the columns we keep; personal data is never copied out of the row.
+    kept = [
+        (name, header.index(name))
+        for name in contract.column_names
+        if name in header and not contract.column(name).is_personal
+    ]
+    missing_optional = [
+        name for name in contract.column_names if name not in header and not contract.column(name).is_personal
+    ]
+    key_position = header.index(contract.key)
+    width = len(header)
+
+    values: list[list[str | None]] = [[] for _ in kept]
+    source_lines: list[int] = []
+    malformed: list[MalformedRow] = []
+    line_after_previous = reader.line_num
+    while True:
+        row_start = line_after_previous + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                malformed.append(MalformedRow(row_start, "truncated: the file ends inside a quoted field", None))
+                break
+            raise ExportFormatError(path, row_start, f"not valid CSV: {error}") from None
+        line_after_previous = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line: not a record
+        if len(row) != width:
+            reference = row[key_position].strip() or None if len(row) > key_position else None
+            malformed.append(
+                MalformedRow(row_start, f"expected {width} fields, found {len(row)} (truncated or mis-quoted line)", reference)
+            )
+            continue
+        source_lines.append(row_start)
+        for slot, (_, position) in enumerate(kept):
+            value = row[position].strip()
+            values[slot].append(value or None)
+
+    columns = {name: values[slot] for slot, (name, _) in enumerate(kept)}
+    for name in missing_optional:
+        columns[name] = [None] * len(source_lines)
+    return RawExport(
+        path=path,
+        encoding=encoding,
+        columns=columns,
+        source_lines=source_lines,
+        malformed=malformed,
+        extra_columns=extra,
+        missing_optional_columns=missing_optional,
+    )

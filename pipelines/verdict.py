@@ -1,0 +1,156 @@
+"""The run's verdict in words: what the registrar reads first, in the report, the alert and the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines import lake, outputs
+from pipelines.settings import Settings
+
+
+@dataclass(frozen=True)
+class RateLine:
+    dimension: str
+    group: str
+    candidate_crimes: int
+    recorded: int
+    unrecorded: int
+    recording_rate: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    share_within_24h: float | None
+    threshold: float | None  # the unrecorded-rate threshold for this group, if one applies
+
+    @property
+    def breached(self) -> bool:
+        return (
+            self.threshold is not None
+            and self.recording_rate is not None
+            and 1 - self.recording_rate > self.threshold + 1e-12
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    force: str
+    snapshot_date: dt.date
+    gate_evaluated: bool
+    passed: bool
+    rates: tuple[RateLine, ...]
+    breaches: tuple[dict, ...]
+    warnings: tuple[dict, ...]
+    worklist_items: int
+    reports_dir: Path
+
+    @property
+    def overall(self) -> RateLine | None:
+        return next((line for line in self.rates if line.dimension == "overall"), None)
+
+    @property
+    def status(self) -> str:
+        if not self.gate_evaluated:
+            return "NOT EVALUATED"
+        return "PASSED" if self.passed else "BREACHED"
+
+    @property
+    def worklist_path(self) -> Path:
+        return self.reports_dir / "worklist.csv"
+
+    @property
+    def report_path(self) -> Path:
+        return self.reports_dir / "report.html"
+
+
+def threshold_for(thresholds: dict, dimension: str, group: str) -> float | None:
+    unrecorded = thresholds.get("unrecorded_rate", {})
+    if dimension == "overall":
+        return unrecorded.get("overall")
+    return (unrecorded.get(dimension) or {}).get(group)
+
+
+def load_verdict(settings: Settings, snapshot_date: dt.date) -> Verdict:
+    rates = outputs.read_mart(settings.lake_dir, "recording_rates", settings.force, snapshot_date).to_pylist()
+    worklist = outputs.read_mart(settings.lake_dir, "worklist", settings.force, snapshot_date)
+    gate_file = lake.reports_dir(settings.lake_dir, settings.force, snapshot_date) / "gate.json"
+    gate = lake.read_json(gate_file) if gate_file.exists() else None
+    thresholds = (gate or {}).get("thresholds_used") or settings.thresholds
+    lines = tuple(
+        RateLine(
+            dimension=row["dimension"],
+            group=row["dimension_value"],
+            candidate_crimes=row["candidate_crimes"],
+            recorded=row["recorded"],
+            unrecorded=row["unrecorded"],
+            recording_rate=row["recording_rate"],
+            ci_lower=row["rate_ci_lower"],
+            ci_upper=row["rate_ci_upper"],
+            share_within_24h=row["share_within_24h"],
+            threshold=threshold_for(thresholds, row["dimension"], row["dimension_value"]),
+        )
+        for row in rates
+    )
+    return Verdict(
+        force=settings.force,
+        snapshot_date=snapshot_date,
+        gate_evaluated=gate is not None,
+        passed=bool(gate and gate.get("passed")),
+        rates=lines,
+        breaches=tuple((gate or {}).get("breaches", ())),
+        warnings=tuple((gate or {}).get("warnings", ())),
+        worklist_items=worklist.num_rows,
+        reports_dir=lake.reports_dir(settings.lake_dir, settings.force, snapshot_date),
+    )
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def rate_with_interval(line: RateLine) -> str:
+    if line.recording_rate is None:
+        return "n/a (no matured candidate crimes)"
+    return f"{percent(line.recording_rate)} (95% CI {percent(line.ci_lower)} to {percent(line.ci_upper)})"
+
+
+def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
+    """The plain-text verdict printed by `cdi run` and `make demo`, and the body of the alert."""
+    overall = verdict.overall
+    lines = [
+        f"cdi-monitor verdict for {verdict.force}, snapshot {verdict.snapshot_date.isoformat()}: {verdict.status}",
+    ]
+    if overall is not None:
+        lines.append(
+            f"  Recording rate overall: {rate_with_interval(overall)}, "
+            f"{overall.recorded} of {overall.candidate_crimes} crimes; "
+            f"unrecorded threshold {percent(overall.threshold)}"
+        )
+    lines.append("  By crime group:")
+    for line in verdict.rates:
+        if line.dimension != "crime_group":
+            continue
+        flag = "  BREACH" if line.breached else ""
+        threshold = f" (threshold: unrecorded <= {percent(line.threshold)})" if line.threshold is not None else ""
+        lines.append(f"    {line.group:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{threshold}{flag}")
+    routes = [line for line in verdict.rates if line.dimension == "route"]
+    if routes:
+        lines.append("  By route:")
+        for line in routes:
+            flag = "  BREACH" if line.breached else ""
+            lines.append(f"    {line.group:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{flag}")
+    if overall is not None and overall.share_within_24h is not None:
+        lines.append(f"  Recorded within 24 hours: {percent(overall.share_within_24h)} of recorded crimes")
+    for breach in verdict.breaches:
+        lines.append(
+            f"  BREACH {breach.get('check')}: {breach.get('dimension_value')} observed {percent(breach.get('observed'))}"
+            f" against threshold {percent(breach.get('threshold'))}"
+        )
+    for warning in verdict.warnings:
+        lines.append(f"  WARNING {warning.get('check')}: {warning.get('dimension_value')} observed {warning.get('observed')}")
+    lines.append(f"  Worklist items: {verdict.worklist_items}")
+    lines.append(f"  Worklist: {verdict.worklist_path}")
+    lines.append(f"  Report:   {verdict.report_path}")
+    if outbox_file is not None:
+        lines.append(f"  Alert:    {outbox_file}")
+    return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""Extraction: typing by the contract, quarantine with reasons, pseudonymisation, atomic writes."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines import lake
+from pipelines.extract import extract_source
+from pipelines.pseudonymise import person_key
+from pipelines.sources.csv_export import ExportFormatError
+from tests.conftest import FORCE, SNAPSHOT, crime, incident, referral, write_export
+
+pytestmark = pytest.mark.unit
+
+
+def _quarantine(result) -> list[dict]:
+    return pq.read_table(result.quarantine_partition).to_pylist()
+
+
+def _accepted(result) -> list[dict]:
+    return pq.read_table(result.raw_partition).to_pylist()
+
+
+def test_clean_export_is_typed_and_pseudonymised(settings, landing):
+    write_export(landing, "incidents", [incident(qualifiers="DA|INJURY", victim_count="2", victim_person_ids="P1|P2", crime_refs="KNT/24/000001")])
+    result = extract_source(settings, "incidents", SNAPSHOT)
+    assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (1, 1, 0)
+    [row] = _accepted(result)
+    assert row["qualifiers"] == ["DA", "INJURY"]
+    assert row["victim_count"] == 2
+    assert row["victim_person_keys"] == [person_key("P1", settings.pseudonym_key), person_key("P2", settings.pseudonym_key)]
+    assert row["crime_refs"] == ["KNT/24/000001"]
+    # 10:00 BST on 1 June is 09:00 UTC
+    assert row["created_at"].isoformat() == "2024-06-01T09:00:00+00:00"
+    assert row["source_line"] == 2
+    for personal in ("caller_name", "caller_phone", "location_text", "victim_person_ids"):
+        assert personal not in row
+
+
+def test_personal_data_never_reaches_the_lake(settings, landing):
+    write_export(landing, "incidents", [incident(), incident("KNT-240601-00002", victim_count="x")])
+    write_export(landing, "crimes", [crime()])
+    write_export(landing, "referrals", [referral()])
+    for source in ("incidents", "crimes", "referrals"):
+        extract_source(settings, source, SNAPSHOT)
+    written = b"".join(path.read_bytes() for path in settings.lake_dir.rglob("*") if path.is_file())
+    for secret in (b"Alice Example", b"07700 900001", b"1 Test Street", b"Bob Example", b"P100", b"P200"):
+        assert secret not in written
+
+
+def test_bad_rows_are_quarantined_with_line_field_and_reason(settings, landing):
+    rows = [
+        incident("KNT-240601-00001"),
+        incident("KNT-240601-00002", opening_code="CR-NOPE"),
+        incident("KNT-240601-00003", victim_count="-1"),
+        incident("KNT-240601-00004", created_at="2024-02-30 10:00:00"),
+        incident("KNT-240601-00005", force_code="ESX"),
+        incident("KNT-240601-00006", channel=""),
+        incident("KNT-240601-00007", qualifiers="DA|NOTACODE"),
+    ]
+    write_export(landing, "incidents", rows)
+    result = extract_source(settings, "incidents", SNAPSHOT)
+    assert result.rows_in == 7 == result.rows_accepted + result.rows_quarantined
+    reasons = {row["source_line"]: row["reason"] for row in _quarantine(result)}
+    assert reasons == {
+        3: "opening_code: code not in the reference list: 'CR-NOPE'",
+        4: "victim_count: not a whole number from 0 to 9999: '-1'",
+        5: "created_at: not a date-time of the form YYYY-MM-DD HH:MM:SS: '2024-02-30 10:00:00'",
+        6: "force_code: record of force 'ESX' in the export of force 'KNT'",
+        7: "channel: required field is empty",
+        8: "qualifiers: code not in the reference list in 'DA|NOTACODE'",
+    }
+
+
+def test_quarantined_record_keeps_its_fields_but_no_personal_data(settings, landing):
+    write_export(landing, "incidents", [incident(opening_code="BAD")])
+    [row] = _quarantine(extract_source(settings, "incidents", SNAPSHOT))
+    record = json.loads(row["record_json"])
+    assert record["opening_code"] == "BAD" and record["incident_ref"] == "KNT-240601-00001"
+    assert "caller_name" not in record and "victim_person_ids" not in record
+
+
+def test_duplicates_exact_superseded_and_conflicting(settings, landing):
+    rows = [
+        incident("KNT-240601-00001"),
+        incident("KNT-240601-00001"),  # exact repeat
+        incident("KNT-240601-00002", closing_code="", updated_at="2024-06-01 11:00:00"),
+        incident("KNT-240601-00002", closing_code="CR-VIOL", updated_at="2024-06-01 12:00:00"),  # later wins
+        incident("KNT-240601-00003", beat_code="B01"),
+        incident("KNT-240601-00003", beat_code="B02"),  # same update time, different content
+    ]
+    write_export(landing, "incidents", rows)
+    result = extract_source(settings, "incidents", SNAPSHOT)
+    accepted = {row["incident_ref"]: row for row in _accepted(result)}
+    assert sorted(accepted) == ["KNT-240601-00001", "KNT-240601-00002"]
+    assert accepted["KNT-240601-00002"]["closing_code"] == "CR-VIOL"
+    reasons = {row["source_line"]: row["reason"] for row in _quarantine(result)}
+    assert reasons[3] == "incident_ref: exact duplicate of line 2"
+    assert reasons[4] == "incident_ref: superseded by line 5 (same reference, later update)"
+    assert reasons[6] == reasons[7] == "incident_ref: conflicting rows for the same reference (lines 6, 7), none can be preferred"
+    assert result.rows_in == result.rows_accepted + result.rows_quarantined == 6
+
+
+def test_clock_change_hours(settings, landing):
+    rows = [
+        incident("KNT-240601-00001", created_at="2024-10-27 01:30:00"),  # repeated hour
+        incident("KNT-240601-00002", created_at="2024-03-31 01:30:00"),  # missing hour
+    ]
+    write_export(landing, "incidents", rows)
+    result = extract_source(settings, "incidents", SNAPSHOT)
+    [kept] = _accepted(result)
+    assert kept["created_at"].isoformat() == "2024-10-27T00:30:00+00:00"  # first (BST) occurrence
+    assert "repeated clock-change hour" in kept["clock_change_note"]
+    [rejected] = _quarantine(result)
+    assert rejected["source_line"] == 3 and "missing clock-change hour" in rejected["reason"]
+    assert result.clock_change_notes == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_encodings(settings, landing, encoding):
+    write_export(landing, "crimes", [crime(beat_code="Café-Ω".encode("cp1252", "replace").decode("cp1252"))], encoding=encoding)
+    result = extract_source(settings, "crimes", SNAPSHOT)
+    assert result.rows_accepted == 1
+    assert _accepted(result)[0]["beat_code"].startswith("Café")
+    assert result.encoding == encoding
+
+
+def test_columns_in_any_order_and_extra_columns_ignored(settings, landing):
+    columns = ["updated_at", "extra_vendor_column"] + [c for c in reversed(list(crime())) if c != "updated_at"]
+    path = write_export(landing, "crimes", [crime() | {"extra_vendor_column": "x"}], columns=columns)
+    result = extract_source(settings, "crimes", SNAPSHOT)
+    assert result.rows_accepted == 1 and result.extra_columns == ["extra_vendor_column"]
+    assert path.exists()
+
+
+def test_missing_required_column_names_file_and_column(settings, landing):
+    columns = [c for c in crime() if c != "recorded_at"]
+    path = write_export(landing, "crimes", [crime()], columns=columns)
+    with pytest.raises(ExportFormatError) as error:
+        extract_source(settings, "crimes", SNAPSHOT)
+    assert str(error.value) == f"{path}, line 1, column 'recorded_at': required column is missing"
+
+
+def test_empty_file_and_header_only(settings, landing):
+    path = write_export(landing, "referrals", [])
+    result = extract_source(settings, "referrals", SNAPSHOT)
+    assert (result.rows_in, result.rows_accepted) == (0, 0)
+    path.write_bytes(b"")
+    with pytest.raises(ExportFormatError, match="line 1: the file is empty"):
+        extract_source(settings, "referrals", SNAPSHOT)
+
+
+def test_truncated_last_line_is_quarantined(settings, landing):
+    path = write_export(landing, "referrals", [referral(), referral("KNT-R-240601-0002")])
+    text = path.read_text()
+    path.write_text(text[: text.rindex(",HEALTH")])  # cut the last row short
+    result = extract_source(settings, "referrals", SNAPSHOT)
+    assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (2, 1, 1)
+    [row] = _quarantine(result)
+    assert row["source_line"] == 3 and row["reference"] == "KNT-R-240601-0002"
+    assert row["reason"].startswith("expected 11 fields, found 3")
+
+
+def test_undecodable_bytes_name_the_line(settings, landing):
+    path = write_export(landing, "referrals", [referral()])
+    path.write_bytes(path.read_bytes() + b"KNT-R-1,KNT,\x81\x8d\n")
+    with pytest.raises(ExportFormatError, match=r"line 3: byte 0x81 is neither UTF-8 nor Windows-1252"):
+        extract_source(settings, "referrals", SNAPSHOT)
+
+
+def test_rerun_replaces_and_failure_keeps_previous_partition(settings, landing):
+    write_export(landing, "crimes", [crime(), crime("KNT/24/000002")])
+    first = extract_source(settings, "crimes", SNAPSHOT)
+    assert first.rows_accepted == 2
+    write_export(landing, "crimes", [crime()])
+    second = extract_source(settings, "crimes", SNAPSHOT)
+    assert second.rows_accepted == 1 and len(_accepted(second)) == 1
+    # A broken export must not touch the partition already there.
+    (landing / FORCE / f"crimes_{SNAPSHOT}.csv").write_bytes(b"crime_ref\n")
+    with pytest.raises(ExportFormatError):
+        extract_source(settings, "crimes", SNAPSHOT)
+    assert len(pq.read_table(lake.raw_path(settings.lake_dir, "crimes", FORCE, SNAPSHOT))) == 1
+    leftovers = [p.name for p in settings.lake_dir.rglob(".tmp-*")]
+    assert leftovers == []
+
+
+def test_outputs_are_readable_by_owner_only(settings, landing):
+    write_export(landing, "crimes", [crime()])
+    result = extract_source(settings, "crimes", SNAPSHOT)
+    from pathlib import Path
+
+    assert Path(result.raw_partition).stat().st_mode & 0o077 == 0
