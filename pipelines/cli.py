@@ -101,8 +101,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             landing=args.landing, truth=args.truth, mode=args.mode, preset=args.preset, scale=args.scale,
             progress=lambda done, _total: bar.update(done - bar.n),
         )
-    counts = ", ".join(f"{rows} {source}" for source, rows in summary.row_counts.items())
-    print(f"wrote {len(summary.files)} files to {args.landing / args.force} ({counts})")
+    counts = ", ".join(f"{records} {source}" for source, records in summary.records.items())
+    print(f"wrote {len(summary.export_files)} exports to {args.landing / args.force} ({counts})")
+    if summary.true_recording_rate is not None:
+        print(f"true recording rate of the simulated force: {summary.true_recording_rate:.1%}")
     if args.truth:
         print(f"ground truth in {args.truth / args.force}")
     return EXIT_PASSED
