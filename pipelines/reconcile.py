@@ -33,6 +33,7 @@ SQL_PLAN = (
     "staging/stg_referrals.sql",
     "intermediate/int_crime_links.sql",
     "intermediate/int_candidates.sql",
+    "intermediate/int_duplicate_calls.sql",
     "intermediate/int_candidate_outcomes.sql",
     "marts/candidate_outcomes.sql",
     "marts/recording_rates.sql",
@@ -70,6 +71,7 @@ def sql_parameters(settings: Settings, snapshot_date: dt.date) -> dict[str, obje
         "as_of": snapshot_cutoff(settings, snapshot_date),
         "time_zone": settings.time_zone,
         "recording_window_hours": settings.recording_window_hours,
+        "duplicate_call_window_hours": settings.duplicate_call_window_hours,
         "lookback_days": settings.lookback_days,
         "maturity_lag_days": settings.maturity_lag_days,
     }

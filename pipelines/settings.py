@@ -55,6 +55,7 @@ class Settings:
     lake_dir: Path
     lookback_days: int
     recording_window_hours: int
+    duplicate_call_window_hours: int
     maturity_lag_days: int
     time_zone: str
     clock_change: ClockChangePolicy
@@ -170,6 +171,7 @@ def load_settings(
         lake_dir=Path(lake_dir),
         lookback_days=_positive_int(config, "lookback_days"),
         recording_window_hours=_positive_int(config, "recording_window_hours"),
+        duplicate_call_window_hours=_positive_int(config, "duplicate_call_window_hours"),
         maturity_lag_days=_positive_int(config, "maturity_lag_days"),
         time_zone=str(config["time_zone"]),
         clock_change=ClockChangePolicy(clock["ambiguous"], clock["nonexistent"]),

@@ -40,7 +40,7 @@ def incident(ref: str = "KNT-240601-00001", **fields) -> dict:
         "incident_ref": ref, "force_code": FORCE, "created_at": "2024-06-01 10:00:00",
         "channel": "EMERGENCY_999", "opening_code": "CR-VIOL", "closing_code": "CR-VIOL",
         "closed_at": "2024-06-01 12:00:00", "qualifiers": "", "victim_count": "1",
-        "victim_person_ids": "P100", "caller_name": "Alice Example", "caller_phone": "07700 900001",
+        "victim_person_ids": f"V-{ref}", "caller_name": "Alice Example", "caller_phone": "07700 900001",
         "location_text": "1 Test Street", "beat_code": "B01", "crime_refs": "",
         "updated_at": "2024-06-01 12:00:00",
     }

@@ -553,7 +553,7 @@ def _generate_block(model: _Model, block: int) -> dict[str, dict[str, np.ndarray
     orig_closing[rape_closed_non_crime] = non_crime_close[rape_closed_non_crime]
     innocent = ~truly
     innocent_rape = innocent & rape  # a reported rape that was not: N100 classification
-    innocent_recorded = innocent & ~rape & (rng.random(n_orig) < P.NOT_A_CRIME_RECORDED_THEN_CANCELLED_SHARE)
+    innocent_recorded = innocent & ~rape & (rng.random(n_orig) < profile.not_a_crime_recorded_then_cancelled_share)
     innocent_closed_non_crime = innocent & ~innocent_rape & ~innocent_recorded
     orig_closing[innocent_closed_non_crime] = non_crime_close[innocent_closed_non_crime]
 

@@ -165,9 +165,9 @@ EXTRA_VICTIMS_WEIGHTS = (0.72, 0.20, 0.08)
 # Crime-coded calls that, on the evidence, were not crimes (a misunderstanding, a civil matter,
 # a hoax). Innocent: an auditor would agree no crime was due.
 NOT_A_CRIME_SHARE_OF_CRIME_CODED = 0.12
-# Of those: closed as a non-crime (the rest get a record then cancelled C2 with authority;
-# reported rapes that were not rapes get an N100 classification instead).
-NOT_A_CRIME_RECORDED_THEN_CANCELLED_SHARE = 0.15
+# Of those, how many get a record then cancelled C2 with authority is a trait of the force
+# (`Profile.not_a_crime_recorded_then_cancelled_share`); the rest are closed as a non-crime, and
+# reported rapes that were not rapes get an N100 classification instead.
 # Repeat calls about the same report (same victim); most are closed ADM-DUPL.
 DUPLICATE_CALL_SHARE = 0.04
 DUPLICATE_CLOSED_ADM_DUPL_SHARE = 0.7
@@ -332,6 +332,11 @@ class Profile:
             WRONG_CANCELLATION: 3,
         }
     )
+    # A force that follows the standard records a crime-coded report on the victim's account and
+    # cancels it (C2) when verifiable information shows no crime; a force that does not closes
+    # it as a non-crime, and on the face of the log that looks like a downgrade. So this share is
+    # what separates a force's screened rate from its true rate.
+    not_a_crime_recorded_then_cancelled_share: float = 0.15
     region: str = "generic"
     source: str = ""
 
@@ -374,6 +379,7 @@ _PUBLISHED = {
                 recording_rate=0.966,
                 group_rates={SEXUAL: 0.985},
                 late_share=0.04,
+                not_a_crime_recorded_then_cancelled_share=0.85,
                 region="kent",
                 source="HMICFRS crime data integrity re-inspection of Kent Police, 2018",
             ),
@@ -414,6 +420,7 @@ _PUBLISHED = {
                 description="West Yorkshire 2018: 94.6% recorded",
                 recording_rate=0.946,
                 late_share=0.05,
+                not_a_crime_recorded_then_cancelled_share=0.6,
                 region="west_yorkshire",
                 source="HMICFRS crime data integrity inspection of West Yorkshire Police, 2018",
             ),
@@ -423,6 +430,7 @@ _PUBLISHED = {
                 "gate)",
                 recording_rate=0.99,
                 late_share=0.02,
+                not_a_crime_recorded_then_cancelled_share=0.95,
                 region="generic",
                 source="assumption",
             ),

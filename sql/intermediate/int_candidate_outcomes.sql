@@ -3,6 +3,8 @@
 --   the standard) of the report: later is late; none once the window has passed is unrecorded;
 --   none while the window is still open is pending.
 -- Rule 3: one crime per victim: fewer live crimes than victims leaves the rest unrecorded.
+-- A probable duplicate call (int_duplicate_calls) with no crime of its own is taken out of the
+--   count: its crime is owed on the original call.
 -- Rule 4: a cancellation stands only with a code and, for rape or serious violence, the FCR
 --   (C2 on anything) or a DDM; C2 on a rape is always questioned (rape ends as a recorded rape,
 --   an N100 or a transfer).
@@ -63,11 +65,14 @@ counted as (
         coalesce(crimes.questionably_cancelled_crimes, 0) as questionably_cancelled_crimes,
         coalesce(crimes.n100_records, 0) as n100_records,
         crimes.first_recorded_at,
+        duplicates.duplicate_of,
         date_diff('second', candidates.reported_at, crimes.first_recorded_at) / 3600.0 as hours_to_record,
         $as_of - candidates.reported_at < to_hours(cast($recording_window_hours as bigint)) as is_within_window,
     from candidates
     left join crimes_per_candidate as crimes
         on crimes.route = candidates.route and crimes.report_ref = candidates.candidate_ref
+    left join int_duplicate_calls as duplicates
+        on candidates.route = 'CALL' and duplicates.candidate_ref = candidates.candidate_ref
 ),
 
 outcomes as (
@@ -84,7 +89,10 @@ with_removed as (
     select
         *,
         -- Crimes a valid cancellation or a transfer took out of this force's count.
-        least(expected_crimes - recorded_crimes, transferred_crimes + validly_cancelled_crimes) as removed_crimes,
+        case
+            when duplicate_of is not null and recorded_crimes = 0 then expected_crimes
+            else least(expected_crimes - recorded_crimes, transferred_crimes + validly_cancelled_crimes)
+        end as removed_crimes,
     from outcomes
 ),
 
@@ -104,6 +112,7 @@ final as (
         linked_crime_refs,
         first_recorded_at,
         hours_to_record,
+        duplicate_of,
         recorded_crimes,
         case when hours_to_record <= $recording_window_hours then recorded_crimes else 0 end
             as recorded_within_window,
@@ -115,6 +124,7 @@ final as (
              else 0 end as pending_crimes,
         questionably_cancelled_crimes,
         case
+            when duplicate_of is not null and recorded_crimes = 0 then 'DUPLICATE'
             when recorded_crimes = 0 and removed_crimes = 0 and is_within_window then 'PENDING'
             when recorded_crimes = 0 and removed_crimes = 0 then 'UNRECORDED'
             when questionably_cancelled_crimes > 0 then 'CANCELLED_QUESTIONABLE'

@@ -18,6 +18,7 @@ incident_candidates as (
         -- Rule 6: a crime-coded opening closed as a non-crime code is a downgrade.
         opening_is_crime and closing_code is not null and not closing_is_crime as is_downgraded,
         beat_code,
+        victim_person_keys,
     from stg_incidents
     where opening_is_crime or closing_is_crime or has_crime_qualifier
 ),
@@ -35,6 +36,7 @@ referral_candidates as (
         has_vulnerable_victim,
         false,
         cast(null as varchar),
+        case when victim_person_key is null then [] else [victim_person_key] end,
     from stg_referrals
     where discloses_offence
 ),

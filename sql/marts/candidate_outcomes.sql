@@ -23,6 +23,7 @@ final as (
         linked_crime_refs,
         first_recorded_at,
         hours_to_record,
+        duplicate_of,
         recorded_crimes,
         recorded_within_window,
         removed_crimes,

@@ -104,3 +104,32 @@ def test_recorded_group_overrides_the_call_takers_hint(reconcile_records):
         crimes=[crime("KNT/24/1", incident_ref="KNT-1", ho_offence_code="34B")],
     )
     assert rows(connection, "select candidate_ref, crime_group from int_candidate_outcomes") == [("KNT-1", "ROBBERY")]
+
+
+def test_repeat_calls_about_the_same_victim_are_probable_duplicates(reconcile_records):
+    connection = reconcile_records(
+        incidents=[
+            incident("KNT-1", created_at="2024-06-01 10:00:00", victim_person_ids="P1"),
+            incident("KNT-2", created_at="2024-06-01 11:00:00", victim_person_ids="P1", closing_code="ADM-DUPL"),
+            incident("KNT-3", created_at="2024-06-01 12:00:00", victim_person_ids="P1"),
+            incident("KNT-4", created_at="2024-06-03 10:00:00", victim_person_ids="P1"),  # outside 12 hours
+            incident("KNT-5", created_at="2024-06-01 10:30:00", victim_person_ids="P1",
+                     opening_code="CR-BURGRES", closing_code="CR-BURGRES"),  # another kind of crime
+            incident("KNT-6", created_at="2024-06-01 10:45:00", victim_person_ids="P1", crime_refs="KNT/24/6"),
+        ],
+        crimes=[crime("KNT/24/6", incident_ref="KNT-6")],
+    )
+    assert rows(connection, "select candidate_ref, duplicate_of from int_duplicate_calls order by all") == [
+        ("KNT-2", "KNT-1"),
+        ("KNT-3", "KNT-1"),
+    ]
+    assert rows(connection, """
+        select candidate_ref, outcome, removed_crimes, unrecorded_crimes from int_candidate_outcomes
+        order by candidate_ref""") == [
+        ("KNT-1", "UNRECORDED", 0, 1),
+        ("KNT-2", "DUPLICATE", 1, 0),
+        ("KNT-3", "DUPLICATE", 1, 0),
+        ("KNT-4", "UNRECORDED", 0, 1),
+        ("KNT-5", "UNRECORDED", 0, 1),
+        ("KNT-6", "RECORDED_ON_TIME", 0, 0),  # has its own crime: never a duplicate
+    ]

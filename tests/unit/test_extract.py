@@ -47,7 +47,7 @@ def test_personal_data_never_reaches_the_lake(settings, landing):
     for source in ("incidents", "crimes", "referrals"):
         extract_source(settings, source, SNAPSHOT)
     written = b"".join(path.read_bytes() for path in settings.lake_dir.rglob("*") if path.is_file())
-    for secret in (b"Alice Example", b"07700 900001", b"1 Test Street", b"Bob Example", b"P100", b"P200"):
+    for secret in (b"Alice Example", b"07700 900001", b"1 Test Street", b"Bob Example", b"V-KNT-240601-00001", b"P100", b"P200"):
         assert secret not in written
 
 
