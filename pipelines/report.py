@@ -139,15 +139,8 @@ def render_report(settings: Settings, verdict: Verdict, worklist: list[dict]) ->
     headline = (
         f"Recording rate {rate_with_interval(overall)}" if overall is not None else "No matured candidate crimes"
     )
-    breaches = "".join(
-        f"<li>{html.escape(str(b.get('dimension_value')))}: unrecorded {percent(b.get('observed'))} against a threshold of "
-        f"{percent(b.get('threshold'))}</li>"
-        for b in verdict.breaches
-    )
-    warnings = "".join(
-        f"<li>{html.escape(str(w.get('check')))}: {html.escape(str(w.get('dimension_value')))} ({html.escape(str(w.get('observed')))})</li>"
-        for w in verdict.warnings
-    )
+    breaches = "".join(f"<li>{html.escape(b['description'])}</li>" for b in verdict.breaches)
+    warnings = "".join(f"<li>{html.escape(w['description'])}</li>" for w in verdict.warnings)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">

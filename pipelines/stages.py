@@ -99,10 +99,7 @@ def gate_recording_rates(settings: Settings, snapshot_date: dt.date) -> dict:
     gate_file = gate_result_path(settings, snapshot_date)
     lake.write_json(outcome.to_dict(), gate_file)
     if not outcome.passed:
-        breached = ", ".join(
-            f"{b.dimension_value} unrecorded {b.observed:.1%} > {b.threshold:.1%}" for b in outcome.breaches
-        )
-        raise GateBreach(f"{settings.force} {snapshot_date}: recording gate breached: {breached}")
+        raise GateBreach(f"{settings.force} {snapshot_date}: recording gate breached: {outcome.describe()}")
     return {"gate_file": str(gate_file), "passed": True}
 
 

@@ -142,12 +142,9 @@ def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
     if overall is not None and overall.share_within_24h is not None:
         lines.append(f"  Recorded within 24 hours: {percent(overall.share_within_24h)} of recorded crimes")
     for breach in verdict.breaches:
-        lines.append(
-            f"  BREACH {breach.get('check')}: {breach.get('dimension_value')} observed {percent(breach.get('observed'))}"
-            f" against threshold {percent(breach.get('threshold'))}"
-        )
+        lines.append(f"  BREACH  {breach['description']}")
     for warning in verdict.warnings:
-        lines.append(f"  WARNING {warning.get('check')}: {warning.get('dimension_value')} observed {warning.get('observed')}")
+        lines.append(f"  WARNING {warning['description']}")
     lines.append(f"  Worklist items: {verdict.worklist_items}")
     lines.append(f"  Worklist: {verdict.worklist_path}")
     lines.append(f"  Report:   {verdict.report_path}")

@@ -39,7 +39,7 @@ def _assert_complete_outputs(lake_dir: Path, expect_breach: bool) -> None:
     assert len(worklist_rows) == worklist_mart.num_rows
     assert {row["candidate_ref"] for row in worklist_rows} == set(worklist_mart["candidate_ref"].to_pylist())
     html = (reports / "report.html").read_text()
-    assert ("BREACHED" in html) is expect_breach and "<svg" in html
+    assert f'<div class="verdict {"BREACHED" if expect_breach else "PASSED"}">' in html and "<svg" in html
     message = _outbox_message(lake_dir)
     assert message["Subject"].startswith(f"[cdi-monitor] {FORCE} {SNAPSHOT.isoformat()}: {'BREACHED' if expect_breach else 'PASSED'}")
     attachment = next(part for part in message.iter_attachments() if part.get_filename() == "worklist.csv")
@@ -94,12 +94,25 @@ def test_cli_errors_are_one_line_with_exit_code_2(tmp_path):
     assert no_key.returncode == 2 and "CDI_PSEUDONYM_KEY" in no_key.stderr
 
 
-def _dags_test(home: Path, landing: Path, lake_dir: Path) -> subprocess.CompletedProcess:
+def _dags_test(home: Path, landing: Path, lake_dir: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(BIN / "airflow"), "dags", "test", "crime_data_integrity", SNAPSHOT.isoformat()],
         capture_output=True, text=True, timeout=600,
-        env=airflow_env(home, CDI_LANDING_DIR=str(landing), CDI_LAKE_DIR=str(lake_dir)),
+        env=airflow_env(home, CDI_LANDING_DIR=str(landing), CDI_LAKE_DIR=str(lake_dir), **env),
     )
+
+
+# Automated screening counts crime-coded calls that were genuinely not crimes as unrecorded, so
+# even a force recording 99% of crimes screens a few points lower; on a force this small the
+# intervals are wide too. This force sets its own thresholds in its configuration file.
+OWN_THRESHOLDS = """
+thresholds:
+  unrecorded_rate:
+    overall: 0.12
+    crime_group: {VIOLENCE_AGAINST_THE_PERSON: 0.15, SEXUAL_OFFENCES: 0.15}
+    route: {REFERRAL: 0.25}
+  min_share_within_24h: 0.80
+"""
 
 
 def test_real_dag_breach_fails_the_run_but_reports_and_alerts(kent_2017, airflow_home, fresh_lake):
@@ -110,8 +123,10 @@ def test_real_dag_breach_fails_the_run_but_reports_and_alerts(kent_2017, airflow
     assert "recording gate breached" in result.stdout + result.stderr
 
 
-def test_real_dag_passes_for_an_outstanding_force(outstanding, airflow_home, fresh_lake):
+def test_real_dag_passes_for_an_outstanding_force(outstanding, airflow_home, fresh_lake, tmp_path):
     landing, _ = outstanding
-    result = _dags_test(airflow_home, landing, fresh_lake)
+    (tmp_path / "config" / "forces").mkdir(parents=True)
+    (tmp_path / "config" / "forces" / f"{FORCE}.yaml").write_text(OWN_THRESHOLDS)
+    result = _dags_test(airflow_home, landing, fresh_lake, CDI_CONFIG_DIR=str(tmp_path / "config"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     _assert_complete_outputs(fresh_lake, expect_breach=False)

@@ -76,9 +76,9 @@ def clean_crimes() -> pd.DataFrame:
             "recorded_at": utc("2024-06-01 10:00", "2024-06-01 09:00", "2024-06-01 23:00"),
             "ho_offence_code": ["1", "3B", "5D"],
             "status": ["RECORDED", "CANCELLED", "TRANSFERRED"],
-            "cancellation_code": [None, "C2", None],
-            "cancelled_at": utc(None, "2024-06-01 15:00", None),
-            "cancellation_authority": [None, "FCR", None],
+            "cancellation_code": [None, "C2", "C1"],
+            "cancelled_at": utc(None, "2024-06-01 15:00", "2024-06-01 23:30"),
+            "cancellation_authority": [None, "FCR", "DDM"],
             "victim_person_key": [VICTIM_KEY, None, "b7-key"],
             "beat_code": ["B01", "B02", "B03"],
             "flags": [["DA"], None, ["DA", "HATE"]],
@@ -218,15 +218,17 @@ def test_recorded_before_reported_in_the_repeated_clock_hour_is_a_warning(qualit
     }
 
 
-def test_cancellation_code_exactly_when_cancelled(quality_dir):
+def test_cancellation_code_when_cancelled_and_only_c1_on_a_transfer(quality_dir):
     frame = clean_crimes()
     frame.loc[1, "cancellation_code"] = None  # cancelled without a reason
     frame.loc[0, "cancellation_code"] = "C4"  # a reason on a crime still recorded
+    frame.loc[2, "cancellation_code"] = "C2"  # a transfer is C1
     outcome = validate("crimes", frame, quality_dir)
     assert not outcome.success
     assert failed(outcome) == {
         ("expect_column_values_to_not_be_null", "cancellation_code", "critical"),
         ("expect_column_values_to_be_null", "cancellation_code", "critical"),
+        ("expect_column_values_to_be_in_set", "cancellation_code", "critical"),
     }
 
 
@@ -415,6 +417,10 @@ def test_gate_names_breaching_groups_with_observed_threshold_and_interval(qualit
     assert violence.observed == pytest.approx(0.10) and violence.threshold == 0.06
     assert violence.ci_lower == pytest.approx(0.07) and violence.ci_upper == pytest.approx(0.13)
     assert (violence.count, violence.out_of, violence.severity) == (40, 400, "critical")
+    assert violence.describe() == (
+        "crime_group VIOLENCE_AGAINST_THE_PERSON: unrecorded rate 10.0% above the threshold 6.0%, "
+        "95% CI 7.0%-13.0%, 40 of 400"
+    )
     share = by_group[("share_within_24h", "overall", "ALL")]
     assert share.observed == pytest.approx(800 / 900) and share.threshold == 0.90
 
@@ -431,6 +437,9 @@ def test_rape_report_unrecorded_warns_without_failing_the_gate(quality_dir):
         2.0,
     )
     assert warning.examples == ["KNT-240601-00003", "KNT-240601-00005"]
+    assert warning.to_dict()["description"] == (
+        "2 rape report(s) unrecorded after 24 hours (e.g. KNT-240601-00003, KNT-240601-00005)"
+    )
 
     strict = {**THRESHOLDS, "severity": {**THRESHOLDS["severity"], "rape_unrecorded": "critical"}}
     outcome = gate(rates_frame(GOOD_RATES), candidates, quality_dir, thresholds=strict)
@@ -489,6 +498,15 @@ def test_results_json_and_data_docs(tmp_path):
     assert quality_dir.resolve() in index.resolve().parents
     assert "raw_crimes" in index.read_text()
     assert not (REPO_ROOT / "expectations" / "gx").exists()
+
+
+def test_a_second_process_reopens_the_same_quality_dir(tmp_path, capfd):
+    quality_dir = tmp_path / "quality"
+    assert validate("referrals", clean_referrals(), quality_dir).success
+    quality._contexts.pop(quality_dir.resolve())  # as a new process would find it
+    assert validate("referrals", clean_referrals(), quality_dir).success
+    assert "Calculating Metrics" not in capfd.readouterr().err  # progress bars stay off
+    assert len(list((quality_dir / "gx" / "uncommitted" / "validations").rglob("*.json"))) == 2
 
 
 def test_committed_suites_match_the_build_script(tmp_path):
