@@ -120,6 +120,9 @@ def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
     lines = [
         f"cdi-monitor verdict for {verdict.force}, snapshot {verdict.snapshot_date.isoformat()}: {verdict.status}",
     ]
+    # Warnings first: the rape check is a warning by default, and it tops the message.
+    for warning in verdict.warnings:
+        lines.append(f"  WARNING {warning['description']}")
     if overall is not None:
         lines.append(
             f"  Recording rate overall: {rate_with_interval(overall)}, "
@@ -143,8 +146,6 @@ def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
         lines.append(f"  Recorded within 24 hours: {percent(overall.share_within_24h)} of recorded crimes")
     for breach in verdict.breaches:
         lines.append(f"  BREACH  {breach['description']}")
-    for warning in verdict.warnings:
-        lines.append(f"  WARNING {warning['description']}")
     lines.append(f"  Worklist items: {verdict.worklist_items}")
     lines.append(f"  Worklist: {verdict.worklist_path}")
     lines.append(f"  Report:   {verdict.report_path}")
