@@ -45,6 +45,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from pipelines.contract import SOURCES, SourceContract
 from pipelines.reference import REFERENCE_LISTS, reference_codes
+from pipelines.settings import default_thresholds
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
@@ -101,22 +102,9 @@ CANDIDATE_OUTCOMES = (
     "DUPLICATE",
 )
 
-# The defaults; a force's configuration (and a run's override) replace any of them.
-DEFAULT_THRESHOLDS: dict[str, Any] = {
-    "unrecorded_rate": {
-        "overall": 0.05,
-        "crime_group": {"VIOLENCE_AGAINST_THE_PERSON": 0.06, "SEXUAL_OFFENCES": 0.03},
-        "route": {"REFERRAL": 0.10},
-    },
-    "min_share_within_24h": 0.90,
-    "severity": {
-        CHECK_UNRECORDED_RATE: CRITICAL,
-        CHECK_SHARE_WITHIN_24H: CRITICAL,
-        CHECK_RAPE_UNRECORDED: WARNING,
-    },
-    "max_row_count_drop_share": 0.5,
-    "epoch": "2000-01-01",
-}
+# The embedded defaults (pipelines/defaults.yaml, the one place they are written); a force's
+# configuration and a run's override replace any of them.
+DEFAULT_THRESHOLDS: dict[str, Any] = default_thresholds()
 
 # Rates are computed as 1 - r in SQL: 1 - 0.95 is 0.05000000000000004, which must not breach a
 # 5% threshold. Compared values are rounded to this many decimals (reported values are not).

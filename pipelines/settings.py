@@ -107,6 +107,11 @@ def _read_yaml(path: Path) -> dict:
     return loaded
 
 
+def default_thresholds() -> dict:
+    """The thresholds of the embedded defaults, before any force's file."""
+    return copy.deepcopy(_read_yaml(DEFAULTS_FILE)["thresholds"])
+
+
 def config_dir() -> Path:
     return Path(os.environ.get(CONFIG_DIR_ENV, PROJECT_ROOT / "config"))
 
@@ -139,6 +144,25 @@ def resolve_pseudonym_key(*, demo: bool, key: str | bytes | None = None) -> byte
     return key_bytes
 
 
+def _time_zone(config: dict) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = config.get("time_zone")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigurationError(f"setting 'time_zone' must be an IANA time zone such as Europe/London, got {name!r}") from None
+    return name
+
+
+def _directory(name: str, value: str | Path) -> Path:
+    """A folder given by configuration or a run's parameters: a plain path, nothing else."""
+    text = str(value) if value is not None else ""
+    if not text.strip() or re.search(r"[\x00-\x1f\x7f]", text):
+        raise ConfigurationError(f"{name} must be a folder path without control characters, got {text!r}")
+    return Path(text)
+
+
 def _positive_int(config: dict, name: str) -> int:
     value = config.get(name)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -165,15 +189,19 @@ def load_settings(
     if clock.get("nonexistent") not in ("quarantine", "shift_forward"):
         raise ConfigurationError("clock_change.nonexistent must be quarantine or shift_forward")
     alerts = config.get("alerts", {})
+    landing_dir, lake_dir = _directory("the landing folder", landing_dir), _directory("the lake folder", lake_dir)
+    from pipelines.lake import restrict_new_files_to_owner  # the lake's rule; pyarrow only at run time
+
+    restrict_new_files_to_owner()
     return Settings(
         force=validate_force_code(force),
-        landing_dir=Path(landing_dir),
-        lake_dir=Path(lake_dir),
+        landing_dir=landing_dir,
+        lake_dir=lake_dir,
         lookback_days=_positive_int(config, "lookback_days"),
         recording_window_hours=_positive_int(config, "recording_window_hours"),
         duplicate_call_window_hours=_positive_int(config, "duplicate_call_window_hours"),
         maturity_lag_days=_positive_int(config, "maturity_lag_days"),
-        time_zone=str(config["time_zone"]),
+        time_zone=_time_zone(config),
         clock_change=ClockChangePolicy(clock["ambiguous"], clock["nonexistent"]),
         thresholds=config["thresholds"],
         alerts=AlertSettings(
