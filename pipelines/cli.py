@@ -1,7 +1,8 @@
 """`cdi`: the command line onto the same functions the DAG calls.
 
-Exit codes scripts can rely on: 0 passed, 1 gate breached, 2 error (one clear line on stderr;
-the traceback only with --debug).
+Exit codes scripts can rely on, for every command: 0 passed, 1 gate breached, 2 error (one clear
+line on stderr; the traceback only with --debug). Results go to stdout; progress bars (on a
+terminal only), logs (-v, --debug) and errors go to stderr.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
+import traceback
+import warnings
 from pathlib import Path
 
 EXIT_PASSED, EXIT_BREACHED, EXIT_ERROR = 0, 1, 2
@@ -22,10 +26,30 @@ EXAMPLES = {
       --landing var/period --mode period --preset large""",
     "run": """examples:
   CDI_PSEUDONYM_KEY=... cdi run --force KNT --date 2024-06-28 --landing /data/landing --lake /data/lake
-  cdi run --force KNT --date 2024-06-28 --landing var/landing --lake var/lake --demo""",
+  cdi run --force KNT --date 2024-06-28 --landing var/landing --lake var/lake --demo
+  cdi run ... || echo "exit $?: 1 = gate breached (report and alert written), 2 = error\"""",
     "verdict": """examples:
-  cdi verdict --force KNT --date 2024-06-28 --lake var/lake""",
+  cdi verdict --force KNT --date 2024-06-28 --lake var/lake
+  cdi verdict --force KNT --date 2024-06-28 --lake var/lake && echo "recording within thresholds\"""",
+    "report": """what it counts:
+  Every report day from --from to --to once, as the latest run that settled it saw it: a run dated
+  S settles the report days of its window (S - lookback_days to S - maturity_lag_days - 1), the
+  days its own verdict counted. Later runs restate earlier days, so late records count; no crime
+  is counted twice. Days no run settles are listed as not covered. --as-of reads only runs dated
+  on or before it (what was known then). The rates are checked against the force's thresholds.
+
+examples:
+  cdi report --force KNT --from 2024-01-01 --to 2024-06-30 --lake /data/lake
+  cdi report --force KNT --from 2024-04-01 --to 2024-06-25 --lake var/lake --out inspection/report.html
+  cdi report --force KNT --from 2024-01-01 --to 2024-03-31 --lake var/lake --as-of 2024-04-15""",
 }
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (and exit 2), like every other cdi error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _date(value: str) -> dt.date:
@@ -44,51 +68,105 @@ def _force(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive_scale(value: str) -> float:
+    try:
+        scale = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not scale > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be above 0")
+    return scale
+
+
+def _output_options() -> argparse.ArgumentParser:
+    """--debug and --verbose, accepted before or after the command name."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show tracebacks and debug logs")
+    options.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="show the pipeline's logs on stderr")
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="cdi",
         description="cdi-monitor: find reported crimes that were never recorded.",
-        epilog="exit codes: 0 passed, 1 gate breached, 2 error",
+        epilog="exit codes: 0 passed, 1 gate breached, 2 error. 'cdi COMMAND --help' shows examples.",
+        parents=[_output_options()],
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(
             name, help=help_text, description=help_text, epilog=EXAMPLES.get(name),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=argparse.RawDescriptionHelpFormatter, parents=[_output_options()],
         )
 
+    # The same option means the same thing in every command.
+    def force_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--force", type=_force, required=True, help="force code, 2-5 capital letters, e.g. KNT")
+
+    def date_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--date", type=_date, required=True, help="snapshot date, YYYY-MM-DD")
+
+    def lake_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--lake", type=Path, required=True, help="the Parquet lake folder")
+
+    def landing_option(sub: argparse.ArgumentParser, help_text: str) -> None:
+        sub.add_argument("--landing", type=Path, required=True, help=help_text)
+
     simulate = command("simulate", "write a simulated force's source exports (and its ground truth)")
-    simulate.add_argument("--force", type=_force, required=True, help="force code, 2-5 capital letters")
+    force_option(simulate)
     simulate.add_argument("--profile", required=True, help="recording behaviour, e.g. kent-2017, kent-2018, derbyshire-2018, met-2018, outstanding")
     simulate.add_argument("--from", dest="start", type=_date, required=True, help="first snapshot date")
     simulate.add_argument("--to", dest="end", type=_date, required=True, help="last snapshot date")
     simulate.add_argument("--seed", type=int, required=True, help="random seed: the same seed gives the same files")
-    simulate.add_argument("--landing", type=Path, required=True, help="landing folder the exports are written to")
+    landing_option(simulate, "landing folder the exports are written to")
     simulate.add_argument("--truth", type=Path, help="folder for the ground truth (never inside --landing)")
     simulate.add_argument("--mode", choices=("daily", "period"), default="daily", help="daily snapshots or one period export")
     simulate.add_argument("--preset", choices=("mid", "large"), default="mid", help="force size (default mid)")
-    simulate.add_argument("--scale", type=float, default=1.0, help="multiply volumes, e.g. 0.01 for tiny test data")
+    simulate.add_argument("--scale", type=_positive_scale, default=1.0, help="multiply volumes, e.g. 0.01 for tiny test data")
 
     run = command("run", "run the daily pipeline for one snapshot date without Airflow")
-    run.add_argument("--force", type=_force, required=True)
-    run.add_argument("--date", type=_date, required=True, help="snapshot date")
-    run.add_argument("--landing", type=Path, required=True, help="landing folder holding <FORCE>/<source>_<date>.csv")
-    run.add_argument("--lake", type=Path, required=True, help="the Parquet lake")
+    force_option(run)
+    date_option(run)
+    landing_option(run, "landing folder holding <FORCE>/<source>_<date>.csv")
+    lake_option(run)
     run.add_argument("--demo", action="store_true", help="simulated data: allow the built-in pseudonymisation key")
 
     verdict = command("verdict", "print the verdict of a finished run from the lake")
-    verdict.add_argument("--force", type=_force, required=True)
-    verdict.add_argument("--date", type=_date, required=True, help="snapshot date")
-    verdict.add_argument("--lake", type=Path, required=True)
+    force_option(verdict)
+    date_option(verdict)
+    lake_option(verdict)
+
+    report = command("report", "write the registrar's report for any period of report days, from the runs in the lake")
+    force_option(report)
+    report.add_argument("--from", dest="start", type=_date, required=True, help="first report day of the period")
+    report.add_argument("--to", dest="end", type=_date, required=True, help="last report day of the period")
+    lake_option(report)
+    report.add_argument("--out", type=Path,
+                        help="the report file; its CSV and Parquet go beside it "
+                             "(default <lake>/reports/force=<F>/period=<from>_<to>/report.html)")
+    report.add_argument("--as-of", dest="as_of", type=_date, help="read only runs dated on or before this date")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cdi-monitor")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _progress_bar(total: int, description: str):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=description, unit="step", file=sys.stderr, disable=not sys.stderr.isatty())
+    return tqdm(total=total, desc=description, unit="step", file=sys.stderr, disable=not sys.stderr.isatty(),
+                leave=False)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -131,28 +209,80 @@ def cmd_verdict(args: argparse.Namespace) -> int:
     verdict = load_verdict(settings, args.date)
     outbox = lake.outbox_dir(args.lake) / f"{args.force}_{args.date.isoformat()}_registrar.eml"
     print(verdict_text(verdict, outbox_file=outbox if outbox.exists() else None))
+    if not verdict.gate_evaluated:
+        raise RuntimeError(f"the gate was not evaluated for {args.force} {args.date} (no gate.json): the run stopped before it")
     return EXIT_PASSED if verdict.passed else EXIT_BREACHED
 
 
-COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict}
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.report import publish_period_report
+    from pipelines.settings import load_settings
+    from pipelines.verdict import percent, rate_with_interval
+
+    if args.end < args.start:
+        raise ValueError(f"--to {args.end} is before --from {args.start}")
+    settings = load_settings(args.force, landing_dir=".", lake_dir=args.lake, need_key=False)
+    with _progress_bar(4, f"report {args.force} {args.start} to {args.end}") as bar:
+        result = publish_period_report(
+            settings, args.start, args.end, out=args.out, as_of=args.as_of,
+            progress=lambda done, _total: bar.update(done - bar.n),
+        )
+    overall = next((line for line in result["rates"] if line.dimension == "overall"), None)
+    print(f"cdi-monitor period report for {args.force}, report days {args.start} to {args.end}: {result['status']}")
+    if overall is not None:
+        print(f"  Recording rate overall: {rate_with_interval(overall)}, {overall.recorded} of {overall.candidate_crimes} crimes"
+              + (f"; within 24 hours {percent(overall.share_within_24h)}" if overall.share_within_24h is not None else ""))
+    print(f"  Report days covered: {result['days_covered']} of {result['days_in_period']}, from {result['runs_read']} run(s)")
+    for warning in result["warnings"]:
+        print(f"  WARNING {warning}")
+    for breach in result["breaches"]:
+        print(f"  BREACH  {breach}")
+    print(f"  Worklist items: {result['worklist_items']}")
+    print(f"  Report: {result['report']}")
+    return EXIT_BREACHED if result["status"] == "BREACHED" else EXIT_PASSED
+
+
+COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict, "report": cmd_report}
+
+
+def _configure_output(debug: bool, verbose: bool) -> None:
+    """Logs only on request: stdout carries the result, stderr the progress and one-line errors."""
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.CRITICAL
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+                        force=True)
+    if not debug:
+        warnings.simplefilter("ignore")
+
+
+INTERNAL_ERRORS = (KeyError, AttributeError, TypeError, IndexError, NameError, AssertionError)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, INTERNAL_ERRORS):  # a bug, not bad input: say so, and how to see more
+        return f"internal error {type(error).__name__}: {text} (rerun with --debug for the traceback)"
+    if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)) and error.filename and str(error.filename) not in text:
+        text = f"{text}: {error.filename}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    debug, verbose = getattr(args, "debug", False), getattr(args, "verbose", False)
+    _configure_output(debug, verbose)
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("cdi: interrupted", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as error:  # one clear line for people; the traceback for --debug
-        if args.debug:
-            raise
-        print(f"cdi: error: {error}", file=sys.stderr)
+    except BrokenPipeError:  # e.g. `cdi verdict ... | head -1`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's advice: no second error at exit
+        return EXIT_ERROR
+    except Exception as error:  # one clear line for people; the traceback too with --debug
+        if debug:
+            traceback.print_exc()
+        print(f"cdi {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
 
 

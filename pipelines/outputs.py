@@ -55,5 +55,7 @@ def write_csv(table: pa.Table, path: Path) -> Path:
 def read_mart(lake_dir: Path, mart: str, force: str, snapshot_date: dt.date) -> pa.Table:
     path = lake.mart_path(lake_dir, mart, force, snapshot_date)
     if not path.exists():
-        raise FileNotFoundError(f"mart {mart} has no partition for {force} {snapshot_date}: {path}")
+        raise FileNotFoundError(
+            f"no {mart} mart for {force} {snapshot_date} in the lake {lake_dir} (has that run finished?): {path}"
+        )
     return pq.read_table(path)

@@ -22,6 +22,7 @@ class RateLine:
     ci_upper: float | None
     share_within_24h: float | None
     threshold: float | None  # the unrecorded-rate threshold for this group, if one applies
+    recorded_within_24h: int | None = None
 
     @property
     def breached(self) -> bool:
@@ -43,6 +44,7 @@ class Verdict:
     warnings: tuple[dict, ...]
     worklist_items: int
     reports_dir: Path
+    window_days: int | None = None  # matured report days the rates count (for a year's estimate)
 
     @property
     def overall(self) -> RateLine | None:
@@ -88,9 +90,11 @@ def load_verdict(settings: Settings, snapshot_date: dt.date) -> Verdict:
             ci_upper=row["rate_ci_upper"],
             share_within_24h=row["share_within_24h"],
             threshold=threshold_for(thresholds, row["dimension"], row["dimension_value"]),
+            recorded_within_24h=row.get("recorded_within_24h"),
         )
         for row in rates
     )
+    overall = next((row for row in rates if row["dimension"] == "overall"), None)
     return Verdict(
         force=settings.force,
         snapshot_date=snapshot_date,
@@ -101,7 +105,44 @@ def load_verdict(settings: Settings, snapshot_date: dt.date) -> Verdict:
         warnings=tuple((gate or {}).get("warnings", ())),
         worklist_items=worklist.num_rows,
         reports_dir=lake.reports_dir(settings.lake_dir, settings.force, snapshot_date),
+        window_days=window_days(overall),
     )
+
+
+def window_days(overall_rates_row: dict | None) -> int | None:
+    """Report days the rates span: from the first to the last matured report day, inclusive."""
+    if not overall_rates_row or overall_rates_row.get("first_report_day") is None:
+        return None
+    return (overall_rates_row["last_report_day"] - overall_rates_row["first_report_day"]).days + 1
+
+
+@dataclass(frozen=True)
+class YearEstimate:
+    """Estimated unrecorded crimes a year = recorded crimes a year x (1 - r) / r (DOMAIN.md), with
+    the range that the rate's 95% interval gives (None for an unbounded end: a rate of 0)."""
+
+    recorded_a_year: float
+    estimate: float
+    low: float | None
+    high: float | None
+
+
+DAYS_A_YEAR = 365.25
+
+
+def unrecorded_a_year(line: RateLine, days: int | None) -> YearEstimate | None:
+    if not days or line.recording_rate is None or line.recording_rate == 0:
+        return None
+    recorded_a_year = line.recorded * DAYS_A_YEAR / days
+
+    def estimate(rate: float | None) -> float | None:
+        return None if not rate else recorded_a_year * (1 - rate) / rate
+
+    return YearEstimate(recorded_a_year, estimate(line.recording_rate), estimate(line.ci_upper), estimate(line.ci_lower))
+
+
+def whole_number(value: float | None) -> str:
+    return "n/a" if value is None else f"{round(value):,}"
 
 
 def percent(value: float | None) -> str:
@@ -144,11 +185,18 @@ def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
             lines.append(f"    {line.group:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{flag}")
     if overall is not None and overall.share_within_24h is not None:
         lines.append(f"  Recorded within 24 hours: {percent(overall.share_within_24h)} of recorded crimes")
+    yearly = unrecorded_a_year(overall, verdict.window_days) if overall is not None else None
+    if yearly is not None:
+        lines.append(
+            f"  Estimated unrecorded crimes a year: {whole_number(yearly.estimate)} "
+            f"(95% CI {whole_number(yearly.low)} to {whole_number(yearly.high)}), "
+            f"from {verdict.window_days} report days"
+        )
     for breach in verdict.breaches:
         lines.append(f"  BREACH  {breach['description']}")
     lines.append(f"  Worklist items: {verdict.worklist_items}")
     lines.append(f"  Worklist: {verdict.worklist_path}")
-    lines.append(f"  Report:   {verdict.report_path}")
     if outbox_file is not None:
         lines.append(f"  Alert:    {outbox_file}")
+    lines.append(f"  Report:   {verdict.report_path}")  # last: `make demo` ends with the page to open
     return "\n".join(lines)
