@@ -5,6 +5,13 @@ send each row that cannot be typed to quarantine with the reason naming its line
 replace person ids by keyed hashes, and write the raw partition and the quarantine partition
 atomically. Invariant, checked before anything is written: rows in = rows accepted + rows
 quarantined.
+
+Besides the contract's types, a row is quarantined when a date-time lies after the snapshot was
+taken (local midnight starting the snapshot date) or before the configured epoch (a placeholder
+such as 1900-01-01), when a reference holds a line break or control character or is implausibly
+long, and when its reference also appears on a quarantined row that may hold the record's latest
+state. A file in which no record belongs to the force is refused as a whole: it is another
+force's export in the wrong folder, not a day without crime.
 """
 
 from __future__ import annotations
@@ -27,16 +34,23 @@ from pipelines.localtime import (
     NOTE_NONEXISTENT_SHIFTED,
     REASON_AMBIGUOUS,
     REASON_NONEXISTENT,
+    local_midnight_utc,
     local_to_utc,
 )
 from pipelines.pseudonymise import person_keys
 from pipelines.reference import reference_codes
 from pipelines.settings import Settings
-from pipelines.sources.csv_export import RawExport, read_export
+from pipelines.sources.csv_export import ExportFormatError, RawExport, read_export
 
 log = logging.getLogger(__name__)
 
 MAX_VICTIM_COUNT_DIGITS = 4
+# References, beat codes and lists of references are short identifiers. A longer field is a
+# broken export (a stray quote swallowing the lines after it), and would bloat every join.
+MAX_IDENTIFIER_FIELD_CHARS = 1000
+# A value quoted in a quarantine reason is cut to this many characters.
+QUOTED_VALUE_CHARS = 80
+CONTROL_CHARACTER = r"[\x00-\x1f\x7f]"  # RE2 syntax: line breaks, tabs and the like
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -86,30 +100,70 @@ class _Rejections:
         return np.not_equal(self.reasons, None)
 
 
+@dataclass
+class _Typing:
+    """What typing one export needs besides its columns."""
+
+    settings: Settings
+    rejections: _Rejections
+    notes: np.ndarray  # clock-change notes per row
+    earliest_utc: np.datetime64  # the configured epoch: earlier is a placeholder date
+    cutoff_utc: np.datetime64  # the snapshot was taken then: later cannot have happened yet
+    earliest_text: str
+    cutoff_text: str
+
+
+def _typing_for(settings: Settings, snapshot_date: dt.date, row_count: int) -> _Typing:
+    cutoff = local_midnight_utc(snapshot_date, settings.time_zone)
+    epoch = dt.date.fromisoformat(str(settings.thresholds["epoch"]))
+    return _Typing(
+        settings=settings,
+        rejections=_Rejections(row_count),
+        notes=np.full(row_count, None, dtype=object),
+        earliest_utc=np.datetime64(epoch.isoformat(), "s"),
+        cutoff_utc=np.datetime64(cutoff.replace(tzinfo=None), "s"),
+        earliest_text=epoch.isoformat(),
+        cutoff_text=f"{snapshot_date.isoformat()} 00:00 {settings.time_zone}",
+    )
+
+
+def _quoted(value: object) -> str:
+    """A value for a reason: repr, cut short so a huge field cannot bloat the quarantine."""
+    if isinstance(value, str) and len(value) > QUOTED_VALUE_CHARS:
+        return f"{value[:QUOTED_VALUE_CHARS]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
 def _mask(array: pa.Array) -> np.ndarray:
     return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _type_timestamp(column: Column, raw: pa.Array, rejections: _Rejections, settings: Settings, notes: np.ndarray):
+def _type_timestamp(column: Column, raw: pa.Array, typing: _Typing):
+    rejections, settings, notes = typing.rejections, typing.settings, typing.notes
     parsed = pc.strptime(raw, format=LOCAL_TIME_FORMAT, unit="s", error_is_null=True)
     # strptime rolls impossible dates over (30 February -> 1 March) and accepts unpadded fields:
     # only a value that prints back exactly as it was written is a valid date-time.
     round_trip = pc.strftime(parsed, format=LOCAL_TIME_FORMAT)
     parsed = pc.if_else(pc.fill_null(pc.equal(round_trip, raw), False), parsed, None)
     unparseable = _mask(pc.and_(pc.is_valid(raw), pc.is_null(parsed)))
-    rejections.add(unparseable, column.name, lambda row: f"not a date-time of the form YYYY-MM-DD HH:MM:SS: {raw[row].as_py()!r}")
+    rejections.add(unparseable, column.name, lambda row: f"not a date-time of the form YYYY-MM-DD HH:MM:SS: {_quoted(raw[row].as_py())}")
     local = parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]")
     policy = settings.clock_change
     converted = local_to_utc(local, settings.time_zone, ambiguous=policy.ambiguous)
     if policy.nonexistent == "quarantine":
-        rejections.add(converted.nonexistent, column.name, lambda row: f"{REASON_NONEXISTENT}: {raw[row].as_py()!r}")
+        rejections.add(converted.nonexistent, column.name, lambda row: f"{REASON_NONEXISTENT}: {_quoted(raw[row].as_py())}")
     else:
         _note(notes, converted.nonexistent, f"{column.name}: {NOTE_NONEXISTENT_SHIFTED}")
     if policy.ambiguous == "quarantine":
-        rejections.add(converted.ambiguous, column.name, lambda row: f"{REASON_AMBIGUOUS}: {raw[row].as_py()!r}")
+        rejections.add(converted.ambiguous, column.name, lambda row: f"{REASON_AMBIGUOUS}: {_quoted(raw[row].as_py())}")
     else:
         note = NOTE_AMBIGUOUS_LATER if policy.ambiguous == "later" else NOTE_AMBIGUOUS_EARLIER
         _note(notes, converted.ambiguous, f"{column.name}: {note}")
+    readable = ~np.isnat(converted.utc)
+    after_cutoff = readable & (converted.utc >= typing.cutoff_utc)
+    rejections.add(after_cutoff, column.name, lambda row: f"after the snapshot was taken ({typing.cutoff_text}): {_quoted(raw[row].as_py())}")
+    before_epoch = readable & (converted.utc < typing.earliest_utc)
+    rejections.add(before_epoch, column.name, lambda row: f"before the configured epoch {typing.earliest_text} (a placeholder date?): {_quoted(raw[row].as_py())}")
     utc = pa.array(converted.utc, type=pa.timestamp("s")).cast(pa.timestamp("us"))
     return pc.assume_timezone(utc, "UTC").cast(TIMESTAMP_TYPE)
 
@@ -138,30 +192,41 @@ def _split_list(raw: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), flat)
 
 
-def _type_column(column: Column, raw: pa.Array, rejections: _Rejections, settings: Settings, notes: np.ndarray) -> pa.Array:
+def _check_identifiers(column: Column, raw: pa.Array, rejections: _Rejections) -> None:
+    """References and lists of them: one line of printable text, of a plausible length."""
+    control = _mask(pc.match_substring_regex(raw, CONTROL_CHARACTER))
+    rejections.add(control, column.name, lambda row: f"holds a line break or control character: {_quoted(raw[row].as_py())}")
+    too_long = _mask(pc.greater(pc.utf8_length(raw), MAX_IDENTIFIER_FIELD_CHARS))
+    rejections.add(too_long, column.name, lambda row: f"longer than {MAX_IDENTIFIER_FIELD_CHARS} characters: {_quoted(raw[row].as_py())}")
+
+
+def _type_column(column: Column, raw: pa.Array, typing: _Typing) -> pa.Array:
+    rejections, settings = typing.rejections, typing.settings
+    if column.kind in ("text", "list"):
+        _check_identifiers(column, raw, rejections)
     if column.required:
         rejections.add(_mask(pc.is_null(raw)), column.name, lambda row: "required field is empty")
     if column.name == "force_code":
         wrong_force = _mask(pc.not_equal(raw, settings.force))
-        rejections.add(wrong_force, column.name, lambda row: f"record of force {raw[row].as_py()!r} in the export of force {settings.force!r}")
+        rejections.add(wrong_force, column.name, lambda row: f"record of force {_quoted(raw[row].as_py())} in the export of force {settings.force!r}")
         return raw
     kind = column.kind
     if kind == "timestamp":
-        return _type_timestamp(column, raw, rejections, settings, notes)
+        return _type_timestamp(column, raw, typing)
     if kind == "count":
         digits = pc.match_substring_regex(raw, rf"^[0-9]{{1,{MAX_VICTIM_COUNT_DIGITS}}}$")
         bad = _mask(pc.and_(pc.is_valid(raw), pc.invert(digits)))
-        rejections.add(bad, column.name, lambda row: f"not a whole number from 0 to 9999: {raw[row].as_py()!r}")
+        rejections.add(bad, column.name, lambda row: f"not a whole number from 0 to 9999: {_quoted(raw[row].as_py())}")
         return pc.if_else(pc.fill_null(digits, False), raw, None).cast(pa.int32())
     if kind == "yes_no":
         bad = _mask(pc.and_(pc.is_valid(raw), pc.invert(pc.is_in(raw, pa.array(["Y", "N"])))))
-        rejections.add(bad, column.name, lambda row: f"must be Y or N, found {raw[row].as_py()!r}")
+        rejections.add(bad, column.name, lambda row: f"must be Y or N, found {_quoted(raw[row].as_py())}")
         return pc.equal(raw, "Y")
     if kind in ("enum", "code"):
         allowed = _allowed_values(column, settings)
         bad = _mask(pc.and_(pc.is_valid(raw), pc.invert(pc.is_in(raw, pa.array(sorted(allowed))))))
         what = "code not in the reference list" if kind == "code" else "value not allowed by the contract"
-        rejections.add(bad, column.name, lambda row: f"{what}: {raw[row].as_py()!r}")
+        rejections.add(bad, column.name, lambda row: f"{what}: {_quoted(raw[row].as_py())}")
         return raw
     if kind == "list":
         lists = _split_list(raw)
@@ -171,7 +236,7 @@ def _type_column(column: Column, raw: pa.Array, rejections: _Rejections, setting
             bad_elements = pc.invert(pc.is_in(flat, pa.array(sorted(allowed))))
             bad_rows = np.zeros(len(raw), dtype=bool)
             bad_rows[pc.list_parent_indices(lists).filter(bad_elements).to_numpy()] = True
-            rejections.add(bad_rows, column.name, lambda row: f"code not in the reference list in {raw[row].as_py()!r}")
+            rejections.add(bad_rows, column.name, lambda row: f"code not in the reference list in {_quoted(raw[row].as_py())}")
         return lists
     if kind == "person_id":
         return pa.array(person_keys(raw.to_pylist(), settings.pseudonym_key), type=pa.string())
@@ -185,33 +250,53 @@ def _type_column(column: Column, raw: pa.Array, rejections: _Rejections, setting
 def _record_json(contract: SourceContract, raw_columns: dict[str, pa.Array], row: int) -> str:
     """A quarantined row's fields as read, minus personal data and raw person ids."""
     record = {
-        name: raw_columns[name][row].as_py()
+        name: _cut(raw_columns[name][row].as_py())
         for name in contract.column_names
         if name in raw_columns and not contract.column(name).is_pseudonymised
     }
     return json.dumps(record, sort_keys=True, ensure_ascii=False)
 
 
+def _cut(value: str | None) -> str | None:
+    """A huge field is kept in the quarantine only in part (the export itself stays in landing)."""
+    if value is not None and len(value) > MAX_IDENTIFIER_FIELD_CHARS:
+        return f"{value[:MAX_IDENTIFIER_FIELD_CHARS]}... (cut: {len(value)} characters)"
+    return value
+
+
 def _resolve_duplicates(contract: SourceContract, typed: dict[str, pa.Array], lines: np.ndarray, rejections: _Rejections) -> None:
     """Unique references: exact repeats keep the first; conflicting rows keep the latest update.
 
     Rows with the same reference and the same latest ``updated_at`` but different content cannot
-    be ordered: all of them go to quarantine rather than a guess.
+    be ordered: all of them go to quarantine rather than a guess. So do the rows of a reference
+    that also has a quarantined row which is, or may be, newer: keeping an older state would
+    present a stale record as the current one.
     """
     keys = typed[contract.key].to_numpy(zero_copy_only=False)
-    alive = ~rejections.rejected
-    candidates = np.flatnonzero(alive)
+    already_rejected = rejections.rejected.copy()
     groups: dict[str, list[int]] = {}
-    for row in candidates:
-        groups.setdefault(keys[row], []).append(int(row))
+    for row, key in enumerate(keys):
+        if key is not None:
+            groups.setdefault(key, []).append(row)
     compared = [name for name in typed if name != "source_line"]
     updated = typed["updated_at"].to_numpy(zero_copy_only=False)
-    for rows in groups.values():
+    for all_rows in groups.values():
+        rows = [row for row in all_rows if not already_rejected[row]]
+        if len(all_rows) < 2 or not rows:
+            continue
+        latest = max(updated[row] for row in rows)
+        maybe_newer = [row for row in all_rows if already_rejected[row] and (np.isnat(updated[row]) or updated[row] >= latest)]
+        if maybe_newer:
+            listed = ", ".join(str(lines[row]) for row in maybe_newer)
+            mask = np.zeros(len(keys), dtype=bool)
+            mask[rows] = True
+            rejections.add(mask, contract.key, lambda row: f"the same reference is quarantined on line {listed}, which may hold the record's latest state")
+            continue
         if len(rows) < 2:
             continue
+
         def content(row: int) -> tuple:
             return tuple(str(typed[name][row].as_py()) for name in compared)
-        latest = max(updated[row] for row in rows)
         newest = [row for row in rows if updated[row] == latest]
         distinct_newest = {content(row) for row in newest}
         if len(distinct_newest) > 1:
@@ -232,17 +317,19 @@ def _resolve_duplicates(contract: SourceContract, typed: dict[str, pa.Array], li
                 rejections.add(mask, contract.key, lambda r: f"superseded by line {lines[keep]} (same reference, later update)")
 
 
-def type_export(export: RawExport, contract: SourceContract, settings: Settings) -> tuple[pa.Table, pa.Table]:
+def type_export(
+    export: RawExport, contract: SourceContract, settings: Settings, snapshot_date: dt.date
+) -> tuple[pa.Table, pa.Table]:
     """Typed accepted rows and quarantined rows of one export (nothing written)."""
     row_count = len(export.source_lines)
     raw_columns = {name: pa.array(values, type=pa.string()) for name, values in export.columns.items()}
-    rejections = _Rejections(row_count)
-    notes = np.full(row_count, None, dtype=object)
+    typing = _typing_for(settings, snapshot_date, row_count)
+    rejections, notes = typing.rejections, typing.notes
     typed: dict[str, pa.Array] = {}
     for column in contract.columns:
         if column.is_personal:
             continue
-        typed[column.name] = _type_column(column, raw_columns[column.name], rejections, settings, notes)
+        typed[column.name] = _type_column(column, raw_columns[column.name], typing)
     lines = np.asarray(export.source_lines, dtype=np.int64)
     _resolve_duplicates(contract, typed, lines, rejections)
 
@@ -264,6 +351,18 @@ def type_export(export: RawExport, contract: SourceContract, settings: Settings)
     return accepted_table, pa.table(quarantine, schema=QUARANTINE_SCHEMA)
 
 
+def refuse_another_forces_export(export: RawExport, settings: Settings) -> None:
+    """A file in which no record is the force's own is misfiled, not a day without crime."""
+    named = {value for value in export.columns["force_code"] if value is not None}
+    if export.source_lines and named and settings.force not in named:
+        others = ", ".join(_quoted(value) for value in sorted(named)[:3])
+        raise ExportFormatError(
+            export.path, export.source_lines[0],
+            f"no record belongs to force {settings.force!r} (the records name {others}): another force's export?",
+            "force_code",
+        )
+
+
 def export_path(settings: Settings, source: str, snapshot_date: dt.date) -> Path:
     return settings.landing_dir / settings.force / SOURCES[source].file_name(snapshot_date.isoformat())
 
@@ -275,7 +374,8 @@ def extract_source(settings: Settings, source: str, snapshot_date: dt.date) -> E
     contract = SOURCES[source]
     path = export_path(settings, source, snapshot_date)
     export = read_export(path, contract)
-    accepted, quarantined = type_export(export, contract, settings)
+    refuse_another_forces_export(export, settings)
+    accepted, quarantined = type_export(export, contract, settings, snapshot_date)
     if export.rows_in != accepted.num_rows + quarantined.num_rows:
         raise AssertionError(
             f"{path}: {export.rows_in} rows in but {accepted.num_rows} accepted + {quarantined.num_rows} quarantined"

@@ -10,7 +10,16 @@
 Every partition is one file, written beside its final name and moved into place with
 ``os.replace``: a reader sees the old file or the new one, never half of one; a crash leaves the
 previous version intact (and at worst a ``.tmp-*`` file, which readers never match); a rerun
-replaces exactly what it wrote. Files are created readable by their owner only.
+replaces exactly what it wrote. Files are created readable by their owner only, and so is every
+folder this module creates; `restrict_new_files_to_owner` extends that to files other libraries
+write for the pipeline (Great Expectations' results and Data Docs).
+
+Test hook: ``$CDI_FAULT_INJECT`` makes the process die abruptly (``os._exit``, no clean-up) at a
+chosen atomic write, so the crash-safety tests can prove the claims above. Its form is
+``<point>:<n>[:<area>]``: ``before_replace`` (the temporary file is complete, the final name not
+yet moved) or ``after_replace``, at the n-th atomic write of this process (counting only writes
+under ``<lake>/<area>/`` when an area such as ``raw`` or ``marts`` is given). Nothing but
+`_fault_injection_point` reads it; unset, it costs one dictionary lookup per write.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +39,12 @@ import pyarrow.parquet as pq
 PART_FILE = "part-0.parquet"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+OWNER_ONLY_UMASK = 0o077  # new files and folders: no access for group or others
+
+FAULT_INJECT_ENV = "CDI_FAULT_INJECT"
+FAULT_EXIT_CODE = 86  # distinguishes an injected crash from a real failure in the tests
+FAULT_POINTS = ("before_replace", "after_replace")
+_atomic_writes_seen: dict[str, int] = {}
 
 
 def partition_dir(lake: Path, area: str, dataset: str | None, force: str, snapshot_date: dt.date) -> Path:
@@ -67,9 +83,60 @@ def outbox_dir(lake: Path) -> Path:
     return Path(lake) / "outbox"
 
 
+def restrict_new_files_to_owner() -> None:
+    """Make every file and folder this process creates from now on private to its owner.
+
+    The lake holds pseudonymised records and quarantined rows; libraries that write into it for us
+    (Great Expectations) create their files with the process's umask, so the umask is where the
+    rule is enforced. Called when a pipeline process loads its settings.
+    """
+    os.umask(OWNER_ONLY_UMASK)
+
+
 def ensure_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    """Create ``path`` and any missing parents, each readable by the owner only.
+
+    (``Path.mkdir(parents=True, mode=...)`` applies the mode to the last folder only.)
+    """
+    path = Path(path)
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # another process (a run for another date) created it first
+    if not path.is_dir():
+        raise NotADirectoryError(path)
     return path
+
+
+def _fault_injection_point(point: str, final_path: Path) -> None:
+    """Test hook (see the module docstring): die here if ``$CDI_FAULT_INJECT`` says so."""
+    wanted = os.environ.get(FAULT_INJECT_ENV)
+    if not wanted:
+        return
+    wanted_point, count, *area = wanted.split(":")
+    if wanted_point not in FAULT_POINTS:
+        raise ValueError(f"{FAULT_INJECT_ENV}={wanted!r}: the point must be one of {', '.join(FAULT_POINTS)}")
+    if wanted_point != point or (area and area[0] not in Path(final_path).parts):
+        return
+    seen = _atomic_writes_seen[wanted] = _atomic_writes_seen.get(wanted, 0) + 1
+    if seen == int(count):
+        print(f"{FAULT_INJECT_ENV}: dying {point} of {final_path}", file=sys.stderr, flush=True)
+        os._exit(FAULT_EXIT_CODE)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a crash after os.replace must not undo it)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @contextmanager
@@ -88,7 +155,10 @@ def atomic_file(final_path: Path) -> Iterator[Path]:
         os.chmod(temporary, FILE_MODE)
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
+        _fault_injection_point("before_replace", final_path)
         os.replace(temporary, final_path)
+        _fsync_dir(final_path.parent)
+        _fault_injection_point("after_replace", final_path)
     finally:
         if temporary.exists():
             temporary.unlink()

@@ -63,6 +63,8 @@ class Settings:
     alerts: AlertSettings
     demo: bool
     pseudonym_key: bytes | None = field(repr=False)  # None: this process only reads the lake
+    probable_link_window_hours: int = 24  # a crime record this close to a report, same victim: probable link
+    rolling_window_days: int = 28  # the recent window of matured report days the metrics also cover
 
     @property
     def outbox_dir(self) -> Path:
@@ -200,6 +202,8 @@ def load_settings(
         lookback_days=_positive_int(config, "lookback_days"),
         recording_window_hours=_positive_int(config, "recording_window_hours"),
         duplicate_call_window_hours=_positive_int(config, "duplicate_call_window_hours"),
+        probable_link_window_hours=_positive_int(config, "probable_link_window_hours"),
+        rolling_window_days=_positive_int(config, "rolling_window_days"),
         maturity_lag_days=_positive_int(config, "maturity_lag_days"),
         time_zone=_time_zone(config),
         clock_change=ClockChangePolicy(clock["ambiguous"], clock["nonexistent"]),

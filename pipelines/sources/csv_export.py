@@ -13,16 +13,26 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.contract import SourceContract
+from pipelines.contract import FORCE_CODE_PATTERN, SourceContract
 
 log = logging.getLogger(__name__)
 
 UTF8_BOM = b"\xef\xbb\xbf"
+# Byte-order marks of encodings the contract does not accept (Excel's "Unicode text" is UTF-16).
+FOREIGN_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16",
+}
+# A multi-byte UTF-8 character: in a file that is otherwise not UTF-8, it means mixed encodings.
+UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 # Python's csv refuses fields over 128 KiB by default; a real export can carry long free text.
-csv.field_size_limit(16 * 1024 * 1024)
+# Beyond this a field is a broken export (or an attack on memory), and the file is refused.
+MAX_FIELD_BYTES = 16 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_BYTES)
 
 
 class ExportFormatError(ValueError):
@@ -56,8 +66,25 @@ class RawExport:
         return len(self.source_lines) + len(self.malformed)
 
 
+def _line_of(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
+
+
 def decode_export(path: Path, data: bytes) -> tuple[str, str]:
-    """Text and encoding name: UTF-8 with or without BOM, else Windows-1252."""
+    """Text and encoding name: UTF-8 with or without BOM, else Windows-1252.
+
+    Refused, naming the line: UTF-16/32 (a BOM or NUL bytes: Windows-1252 would "decode" them
+    into nonsense), bytes that are neither, and a file mixing UTF-8 with Windows-1252 (decoding
+    all of it as Windows-1252 would silently garble the UTF-8 text, e.g. é as Ã©).
+    """
+    for bom, name in FOREIGN_BOMS.items():
+        if data.startswith(bom):
+            raise ExportFormatError(path, 1, f"the file is {name} (byte-order mark): export it as UTF-8 or Windows-1252")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ExportFormatError(
+            path, _line_of(data, nul), "contains NUL bytes: not a UTF-8 or Windows-1252 text export (UTF-16?)"
+        )
     if data.startswith(UTF8_BOM):
         try:
             return data[len(UTF8_BOM):].decode("utf-8"), "utf-8-sig"
@@ -67,15 +94,37 @@ def decode_export(path: Path, data: bytes) -> tuple[str, str]:
             ) from None
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
+        not_utf8_at = error.start
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as error:
         raise ExportFormatError(
-            path, line, f"byte 0x{data[error.start]:02x} is neither UTF-8 nor Windows-1252 text"
+            path, _line_of(data, error.start), f"byte 0x{data[error.start]:02x} is neither UTF-8 nor Windows-1252 text"
         ) from None
+    utf8 = UTF8_MULTIBYTE.search(data)
+    if utf8 is not None:
+        raise ExportFormatError(
+            path,
+            _line_of(data, not_utf8_at),
+            f"mixes encodings: byte 0x{data[not_utf8_at]:02x} here is not UTF-8, but line "
+            f"{_line_of(data, utf8.start())} holds UTF-8 text; re-export the file in one encoding",
+        )
+    return text, "cp1252"
+
+
+def _reference_of_malformed(row: list[str], key_position: int, force_position: int) -> str | None:
+    """The reference of a row with the wrong number of fields, if its fields are still aligned.
+
+    An unquoted line break (in an address, say) splits a record in two, and the second part's
+    fields are shifted: its "reference" would be a piece of personal text. A force code where the
+    force code belongs shows the fields up to there are where the header says.
+    """
+    if len(row) <= max(key_position, force_position):
+        return None
+    if not re.fullmatch(FORCE_CODE_PATTERN, row[force_position].strip()):
+        return None
+    return row[key_position].strip() or None
 
 
 def read_export(path: Path, contract: SourceContract) -> RawExport:
@@ -114,6 +163,7 @@ def read_export(path: Path, contract: SourceContract) -> RawExport:
         name for name in contract.column_names if name not in header and not contract.column(name).is_personal
     ]
     key_position = header.index(contract.key)
+    force_position = header.index("force_code")
     width = len(header)
 
     values: list[list[str | None]] = [[] for _ in kept]
@@ -130,12 +180,16 @@ def read_export(path: Path, contract: SourceContract) -> RawExport:
             if "unexpected end of data" in str(error):
                 malformed.append(MalformedRow(row_start, "truncated: the file ends inside a quoted field", None))
                 break
+            if "field larger than field limit" in str(error):
+                raise ExportFormatError(
+                    path, row_start, f"a field is longer than {MAX_FIELD_BYTES // (1024 * 1024)} MiB: not a plausible export"
+                ) from None
             raise ExportFormatError(path, row_start, f"not valid CSV: {error}") from None
         line_after_previous = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line: not a record
         if len(row) != width:
-            reference = row[key_position].strip() or None if len(row) > key_position else None
+            reference = _reference_of_malformed(row, key_position, force_position)
             malformed.append(
                 MalformedRow(row_start, f"expected {width} fields, found {len(row)} (truncated or mis-quoted line)", reference)
             )

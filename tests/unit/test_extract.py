@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pyarrow.parquet as pq
@@ -105,12 +106,13 @@ def test_duplicates_exact_superseded_and_conflicting(settings, landing):
 
 
 def test_clock_change_hours(settings, landing):
+    after_both_changes = dt.date(2024, 11, 1)  # a time after the snapshot date is quarantined
     rows = [
         incident("KNT-240601-00001", created_at="2024-10-27 01:30:00"),  # repeated hour
         incident("KNT-240601-00002", created_at="2024-03-31 01:30:00"),  # missing hour
     ]
-    write_export(landing, "incidents", rows)
-    result = extract_source(settings, "incidents", SNAPSHOT)
+    write_export(landing, "incidents", rows, snapshot=after_both_changes)
+    result = extract_source(settings, "incidents", after_both_changes)
     [kept] = _accepted(result)
     assert kept["created_at"].isoformat() == "2024-10-27T00:30:00+00:00"  # first (BST) occurrence
     assert "repeated clock-change hour" in kept["clock_change_note"]

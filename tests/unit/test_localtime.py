@@ -56,3 +56,32 @@ def test_agrees_with_zoneinfo_everywhere(local):
         assert str(converted.utc[0]) == utc.isoformat()
         later = local.replace(tzinfo=LONDON, fold=1).utcoffset()
         assert bool(converted.ambiguous[0]) == (later != expected_earlier.utcoffset())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=dt.datetime(2001, 1, 1), max_value=dt.datetime(2037, 12, 31)))
+def test_every_instant_comes_back_from_its_wall_clock_time(instant):
+    """UTC -> London wall clock -> UTC is the identity, given the occurrence the wall clock meant."""
+    instant = instant.replace(microsecond=0, tzinfo=dt.timezone.utc)
+    wall = instant.astimezone(LONDON)
+    policy = "later" if wall.fold else "earlier"
+    converted = _convert(wall.replace(tzinfo=None).isoformat(), ambiguous=policy)
+    assert str(converted.utc[0]) == instant.replace(tzinfo=None).isoformat()
+    assert not converted.nonexistent[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(
+    st.datetimes(min_value=dt.datetime(2001, 1, 1), max_value=dt.datetime(2037, 12, 31)),
+    # the hours around each change, where a vectorised mistake would show
+    st.builds(lambda day, seconds: dt.datetime(2024, 3, 31) + dt.timedelta(days=day, seconds=seconds),
+              st.sampled_from([0, 210]), st.integers(0, 3 * 3600)),
+), max_size=20), st.sampled_from(["earlier", "later"]))
+def test_a_column_converts_as_its_values_one_by_one(values, policy):
+    values = [value.replace(microsecond=0).isoformat() for value in values]
+    together = _convert(*values, ambiguous=policy) if values else None
+    for index, value in enumerate(values):
+        alone = _convert(value, ambiguous=policy)
+        assert together.utc[index] == alone.utc[0]
+        assert together.nonexistent[index] == alone.nonexistent[0]
+        assert together.ambiguous[index] == alone.ambiguous[0]

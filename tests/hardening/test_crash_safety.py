@@ -1,0 +1,110 @@
+"""A process killed in the middle of extraction or reconciliation leaves no partial partition, and
+a rerun completes with the outputs of an undisturbed run.
+
+The kill is injected at a chosen atomic write by ``$CDI_FAULT_INJECT`` (a test hook in
+`pipelines.lake`: ``os._exit``, so no ``finally`` runs and no buffer is flushed, as with SIGKILL),
+plus one real SIGKILL at whatever moment the process has reached.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from pipelines import lake
+from tests.hardening.conftest import (
+    FORCE,
+    PROJECT,
+    TODAY,
+    assert_no_partial_file_is_visible,
+    mart_rows,
+    python_env,
+    run_stages,
+    run_stages_command,
+)
+
+pytestmark = [pytest.mark.e2e]
+
+
+def _killed(result: subprocess.CompletedProcess, fault: str) -> None:
+    assert result.returncode == lake.FAULT_EXIT_CODE, result.stderr
+    assert f"{lake.FAULT_INJECT_ENV}: dying {fault.split(':')[0]}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "fault, partially_written",
+    [
+        # Incidents are extracted; the crimes raw partition is complete beside its name, not moved in.
+        ("before_replace:2:raw", "raw/crimes"),
+        # The incidents raw partition is in place, its quarantine partition and manifest are not.
+        ("after_replace:1:raw", "quarantine/incidents"),
+    ],
+)
+def test_killed_during_extraction_then_rerun(simulated_landing, lake_after_yesterday, clean_lake, fault, partially_written):
+    lake_dir = lake_after_yesterday
+    _killed(run_stages(simulated_landing, lake_dir, TODAY, CDI_FAULT_INJECT=fault), fault)
+
+    leftovers = assert_no_partial_file_is_visible(lake_dir)
+    area, source = partially_written.split("/")
+    final = lake.partition_dir(lake_dir, area, source, FORCE, TODAY) / lake.PART_FILE
+    assert not final.exists()  # nothing under the name a reader opens...
+    if fault.startswith("before_replace"):
+        assert [path.parent for path in leftovers] == [final.parent]  # ...only the finished temporary file
+    assert not lake.mart_path(lake_dir, "worklist", FORCE, TODAY).exists()
+
+    rerun = run_stages(simulated_landing, lake_dir, TODAY)
+    assert rerun.returncode == 0, rerun.stderr
+    assert_no_partial_file_is_visible(lake_dir)
+    assert mart_rows(lake_dir, TODAY) == mart_rows(clean_lake, TODAY)
+
+
+@pytest.mark.parametrize(
+    "fault, marts_in_place",
+    [("before_replace:2:marts", 1), ("after_replace:1:marts", 1), ("before_replace:1:manifests", "all")],
+)
+def test_killed_during_reconciliation_then_rerun(simulated_landing, lake_after_yesterday, clean_lake, fault, marts_in_place):
+    lake_dir = lake_after_yesterday
+    extracted = run_stages(simulated_landing, lake_dir, TODAY, "extract")
+    assert extracted.returncode == 0, extracted.stderr
+    _killed(run_stages(simulated_landing, lake_dir, TODAY, "reconcile", CDI_FAULT_INJECT=fault), fault)
+
+    assert_no_partial_file_is_visible(lake_dir)
+    written, clean = mart_rows(lake_dir, TODAY), mart_rows(clean_lake, TODAY)
+    assert len(written) == (len(clean) if marts_in_place == "all" else marts_in_place)
+    assert not lake.manifest_path(lake_dir, "reconcile", "marts", FORCE, TODAY).exists()  # the run is unfinished
+    for mart, rows in written.items():  # and what is visible is whole, as a complete run wrote it
+        assert rows == clean[mart]
+
+    rerun = run_stages(simulated_landing, lake_dir, TODAY, "reconcile")
+    assert rerun.returncode == 0, rerun.stderr
+    assert mart_rows(lake_dir, TODAY) == mart_rows(clean_lake, TODAY)
+
+
+def test_sigkill_at_any_moment_leaves_only_complete_files(simulated_landing, lake_after_yesterday, clean_lake):
+    lake_dir = lake_after_yesterday
+    process = subprocess.Popen(run_stages_command(simulated_landing, lake_dir, TODAY), cwd=PROJECT,
+                               env=python_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first_partition = lake.raw_path(lake_dir, "incidents", FORCE, TODAY)
+    deadline = time.monotonic() + 120
+    while not first_partition.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) in (-signal.SIGKILL, 0)  # 0 only if it won the race to the end
+
+    assert_no_partial_file_is_visible(lake_dir)
+    rerun = run_stages(simulated_landing, lake_dir, TODAY)
+    assert rerun.returncode == 0, rerun.stderr
+    assert mart_rows(lake_dir, TODAY) == mart_rows(clean_lake, TODAY)
+
+
+def test_the_fault_hook_is_inert_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv(lake.FAULT_INJECT_ENV, raising=False)
+    written = lake.write_text("complete\n", tmp_path / "a" / "file.txt")
+    assert written.read_text() == "complete\n"
+    monkeypatch.setenv(lake.FAULT_INJECT_ENV, "sometime:1")
+    with pytest.raises(ValueError, match="the point must be one of before_replace, after_replace"):
+        lake.write_text("x", tmp_path / "a" / "other.txt")
+    assert not (tmp_path / "a" / "other.txt").exists()
