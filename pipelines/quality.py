@@ -24,8 +24,11 @@ them, GX sees list-valued person keys only as "has a list", and ``_detail`` refu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
+import functools
+import inspect
 import json
 import logging
 import math
@@ -43,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from pipelines import lake
 from pipelines.contract import SOURCES, SourceContract
 from pipelines.reference import REFERENCE_LISTS, reference_codes
 from pipelines.settings import default_thresholds
@@ -301,6 +305,46 @@ def resolve_thresholds(thresholds: dict[str, Any] | None) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- GX context
 _contexts: dict[Path, Any] = {}
+_held_locks: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def _quality_lock(quality_dir: Path):
+    """Hold the force's GX folder for one whole operation (validate, gate, Data Docs).
+
+    Runs for two dates of one force share the folder: the gate rewrites its suite and Data Docs
+    re-read every store, so a lock only around opening the context let one run see the other's
+    half-written suite. Re-entrant within a process (flock is per open file, not per process).
+    """
+    quality_dir = Path(quality_dir).resolve()
+    quality_dir.mkdir(parents=True, exist_ok=True)
+    if _held_locks.get(quality_dir):
+        _held_locks[quality_dir] += 1
+        try:
+            yield
+        finally:
+            _held_locks[quality_dir] -= 1
+        return
+    with (quality_dir / ".gx-context.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _held_locks[quality_dir] = 1
+        try:
+            yield
+        finally:
+            _held_locks[quality_dir] = 0
+
+
+def _holding_quality_lock(function):
+    """Run ``function`` under `_quality_lock` of its ``quality_dir`` argument."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def locked(*args, **kwargs):
+        quality_dir = signature.bind(*args, **kwargs).arguments["quality_dir"]
+        with _quality_lock(quality_dir):
+            return function(*args, **kwargs)
+
+    return locked
 
 
 def _context(quality_dir: Path):
@@ -314,9 +358,7 @@ def _context(quality_dir: Path):
     context = _contexts.get(quality_dir)
     if context is not None:
         return context
-    quality_dir.mkdir(parents=True, exist_ok=True)
-    with (quality_dir / ".gx-context.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _quality_lock(quality_dir):
         context = gx.get_context(mode="file", project_root_dir=quality_dir)
         variables = context.variables
         progress_bars = variables.progress_bars  # a ProgressBarsConfig, or a dict once reloaded
@@ -390,6 +432,7 @@ def _run_suite(
 
 
 # --------------------------------------------------------------------------- raw snapshots
+@_holding_quality_lock
 def validate_raw_snapshot(
     source: str,
     frame: pd.DataFrame,
@@ -722,6 +765,7 @@ def _log_outcome(outcome: ValidationOutcome) -> None:
 
 
 # --------------------------------------------------------------------------- recording-rate gate
+@_holding_quality_lock
 def gate_recording_rates(
     rates: pd.DataFrame,
     candidates: pd.DataFrame,
@@ -965,18 +1009,14 @@ def _complement(value: Any) -> float | None:
 # --------------------------------------------------------------------------- results and docs
 def write_validation_results(outcomes: list, path: Path) -> Path:
     """All outcomes of one run in one JSON file (pretty, sorted keys), replaced atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "success": all(outcome.ok for outcome in outcomes),
         "outcomes": [outcome.to_dict() for outcome in outcomes],
     }
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return lake.write_json(document, Path(path))
 
 
+@_holding_quality_lock
 def build_data_docs(quality_dir: Path) -> Path:
     """Rebuild GX Data Docs from the suites and results stored under quality_dir."""
     context = _context(quality_dir)

@@ -69,11 +69,6 @@ def test_two_dates_at_once_do_not_disturb_each_other(simulated_landing, clean_la
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "known race, about one run in three: the two processes share lake/quality/force=<F>/gx, and "
-    "quality.py holds its lock only while opening the GX context; the gate rewrites its suite "
-    "(_with_configured_severity) and Data Docs rebuild the stores while the other process reads "
-    "them ('ExpectationSuite gate_recording_rates not found'). Remove this marker with the fix."))
 def test_two_whole_cli_runs_at_once_share_the_quality_store_safely(simulated_landing, clean_lake, tmp_path):
     """The same through `cdi run`: extraction, the GX suites (one GX store per force), marts, reports."""
     lake_dir = tmp_path / "lake"
