@@ -12,6 +12,10 @@ such as 1900-01-01), when a reference holds a line break or control character or
 long, and when its reference also appears on a quarantined row that may hold the record's latest
 state. A file in which no record belongs to the force is refused as a whole: it is another
 force's export in the wrong folder, not a day without crime.
+
+The export is a CSV file in the landing folder (in the canonical layout, or a vendor's described by
+a column map, `pipelines.sources.column_map`) or, when the settings say ``source.kind: database``,
+a table or view read in batches (`pipelines.sources.sql_source`); all are typed by `type_export`.
 """
 
 from __future__ import annotations
@@ -322,7 +326,10 @@ def type_export(
 ) -> tuple[pa.Table, pa.Table]:
     """Typed accepted rows and quarantined rows of one export (nothing written)."""
     row_count = len(export.source_lines)
-    raw_columns = {name: pa.array(values, type=pa.string()) for name, values in export.columns.items()}
+    raw_columns = {
+        name: values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
+        for name, values in export.columns.items()
+    }
     typing = _typing_for(settings, snapshot_date, row_count)
     rejections, notes = typing.rejections, typing.notes
     typed: dict[str, pa.Array] = {}
@@ -353,7 +360,10 @@ def type_export(
 
 def refuse_another_forces_export(export: RawExport, settings: Settings) -> None:
     """A file in which no record is the force's own is misfiled, not a day without crime."""
-    named = {value for value in export.columns["force_code"] if value is not None}
+    force_codes = export.columns["force_code"]
+    if isinstance(force_codes, pa.Array):
+        force_codes = force_codes.to_pylist()
+    named = {value for value in force_codes if value is not None}
     if export.source_lines and named and settings.force not in named:
         others = ", ".join(_quoted(value) for value in sorted(named)[:3])
         raise ExportFormatError(
@@ -363,17 +373,44 @@ def refuse_another_forces_export(export: RawExport, settings: Settings) -> None:
         )
 
 
+def _column_map(settings: Settings, source: str):
+    """The force's vendor layout of this source, if its settings name a column map that covers it."""
+    if settings.source.column_map is None:
+        return None
+    from pipelines.sources.column_map import load_column_map
+
+    column_map = load_column_map(settings.source.column_map)
+    return column_map if source in column_map.sources else None
+
+
 def export_path(settings: Settings, source: str, snapshot_date: dt.date) -> Path:
     return settings.landing_dir / settings.force / SOURCES[source].file_name(snapshot_date.isoformat())
 
 
-def extract_source(settings: Settings, source: str, snapshot_date: dt.date) -> ExtractResult:
-    """Extract one source's export for one snapshot date into the lake; return what was written."""
+def extract_source(settings: Settings, source: str, snapshot_date: dt.date, *,
+                   database_url: str | None = None) -> ExtractResult:
+    """Extract one source for one snapshot date into the lake; return what was written.
+
+    ``settings.source.kind`` chooses where from: ``csv`` (the export in the landing folder) or
+    ``database`` (a table or view, see `pipelines.sources.sql_source`; the URL is
+    ``database_url`` when given, as Airflow passes a connection's, else the environment variable
+    the settings name).
+    """
     if settings.pseudonym_key is None:
         raise ValueError("extraction needs the pseudonymisation key; these settings were loaded without one")
+    if settings.source.kind == "database":
+        from pipelines.sources.sql_source import extract_from_database  # SQLAlchemy only when used
+
+        return extract_from_database(settings, source, snapshot_date, url=database_url)
     contract = SOURCES[source]
     path = export_path(settings, source, snapshot_date)
-    export = read_export(path, contract)
+    column_map = _column_map(settings, source)
+    if column_map is None:
+        export = read_export(path, contract)
+    else:
+        from pipelines.sources.column_map import apply_column_map, header_reader
+
+        export = apply_column_map(read_export(path, contract, header_reader(contract, column_map)), contract, column_map)
     refuse_another_forces_export(export, settings)
     accepted, quarantined = type_export(export, contract, settings, snapshot_date)
     if export.rows_in != accepted.num_rows + quarantined.num_rows:

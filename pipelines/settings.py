@@ -48,6 +48,49 @@ class AlertSettings:
     smtp_conn_id: str
 
 
+SOURCE_KINDS = ("csv", "database")
+SOURCE_DB_URL_ENV = "CDI_SOURCE_DB_URL"
+# A table or view named by configuration: [schema.]name of plain identifiers. Names reach SQL only
+# as identifiers quoted by SQLAlchemy, never as text pasted into a statement.
+TABLE_NAME_PATTERN = r"^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$"
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    kind: str = "csv"  # csv | database
+    url_env: str = SOURCE_DB_URL_ENV
+    tables: dict[str, str] = field(default_factory=lambda: {name: name for name in ("incidents", "crimes", "referrals")})
+    batch_rows: int = 50_000
+    statement_timeout_seconds: int = 600
+    connect_timeout_seconds: int = 10
+    column_map: str | None = None  # a vendor layout: config/column_maps/<name>.yaml; None: the canonical form
+
+
+def _source_settings(config: dict) -> SourceSettings:
+    source = config.get("source") or {}
+    defaults = SourceSettings()
+    kind = source.get("kind", defaults.kind)
+    if kind not in SOURCE_KINDS:
+        raise ConfigurationError(f"source.kind must be one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
+    tables = {**defaults.tables, **(source.get("tables") or {})}
+    for name, table in tables.items():
+        if name not in defaults.tables:
+            raise ConfigurationError(f"source.tables.{name}: not a source (expected {', '.join(defaults.tables)})")
+        if not isinstance(table, str) or not re.fullmatch(TABLE_NAME_PATTERN, table):
+            raise ConfigurationError(f"source.tables.{name} must be [schema.]name of letters, digits and _, got {table!r}")
+    numbers = {}
+    for name in ("batch_rows", "statement_timeout_seconds", "connect_timeout_seconds"):
+        value = source.get(name, getattr(defaults, name))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigurationError(f"setting 'source.{name}' must be a whole number >= 1, got {value!r}")
+        numbers[name] = value
+    url_env = str(source.get("url_env", defaults.url_env))
+    column_map = source.get("column_map")
+    if column_map is not None and not (isinstance(column_map, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", column_map)):
+        raise ConfigurationError(f"source.column_map must be the name of a file in config/column_maps, got {column_map!r}")
+    return SourceSettings(kind=kind, url_env=url_env, tables=tables, column_map=column_map, **numbers)
+
+
 @dataclass(frozen=True)
 class Settings:
     force: str
@@ -65,6 +108,7 @@ class Settings:
     pseudonym_key: bytes | None = field(repr=False)  # None: this process only reads the lake
     probable_link_window_hours: int = 24  # a crime record this close to a report, same victim: probable link
     rolling_window_days: int = 28  # the recent window of matured report days the metrics also cover
+    source: SourceSettings = field(default_factory=SourceSettings)  # csv files or a database
 
     @property
     def outbox_dir(self) -> Path:
@@ -204,6 +248,7 @@ def load_settings(
         duplicate_call_window_hours=_positive_int(config, "duplicate_call_window_hours"),
         probable_link_window_hours=_positive_int(config, "probable_link_window_hours"),
         rolling_window_days=_positive_int(config, "rolling_window_days"),
+        source=_source_settings(config),
         maturity_lag_days=_positive_int(config, "maturity_lag_days"),
         time_zone=_time_zone(config),
         clock_change=ClockChangePolicy(clock["ambiguous"], clock["nonexistent"]),

@@ -14,6 +14,7 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|
 # Beyond this a field is a broken export (or an attack on memory), and the file is refused.
 MAX_FIELD_BYTES = 16 * 1024 * 1024
 csv.field_size_limit(MAX_FIELD_BYTES)
+IGNORED_BY_MAP = "ignored:"  # the header name a column map gives a vendor column it deliberately ignores
 
 
 class ExportFormatError(ValueError):
@@ -127,7 +129,10 @@ def _reference_of_malformed(row: list[str], key_position: int, force_position: i
     return row[key_position].strip() or None
 
 
-def read_export(path: Path, contract: SourceContract) -> RawExport:
+def read_export(path: Path, contract: SourceContract,
+                canonical_header: Callable[[Path, list[str]], list[str]] | None = None) -> RawExport:
+    """Read one export. ``canonical_header`` renames a vendor's header to the contract's names (a
+    column map, `pipelines.sources.column_map`); the values are mapped after reading."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -141,6 +146,8 @@ def read_export(path: Path, contract: SourceContract) -> RawExport:
         header = [name.strip() for name in next(reader)]
     except csv.Error as error:
         raise ExportFormatError(path, 1, f"header row cannot be read: {error}") from None
+    if canonical_header is not None:
+        header = canonical_header(path, header)
 
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
@@ -149,7 +156,7 @@ def read_export(path: Path, contract: SourceContract) -> RawExport:
     if missing_required:
         raise ExportFormatError(path, 1, "required column is missing", missing_required[0])
     known = set(contract.column_names)
-    extra = [name for name in header if name not in known]
+    extra = [name for name in header if name not in known and not name.startswith(IGNORED_BY_MAP)]
     if extra:
         log.warning("%s: ignoring columns not in the contract: %s", path, ", ".join(extra))
 
