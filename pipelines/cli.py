@@ -150,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the report file; its CSV and Parquet go beside it "
                              "(default <lake>/reports/force=<F>/period=<from>_<to>/report.html)")
     report.add_argument("--as-of", dest="as_of", type=_date, help="read only runs dated on or before this date")
+
+    audit = command("audit", "draw a random audit sample of a run's candidates, or take the auditors' verdicts back")
+    audit.add_argument("action", choices=("sample", "ingest"), help="sample: draw and write audit_sample.csv; "
+                       "ingest: read the filled-in sample and report audited rates")
+    force_option(audit)
+    date_option(audit)
+    lake_option(audit)
+    audit.add_argument("--seed", type=int, default=1, help="sample: the same seed draws the same sample (default 1)")
+    audit.add_argument("--overall-half-width", type=float, default=0.02, help="sample: 95%% interval half-width overall (default 0.02)")
+    audit.add_argument("--violence-half-width", type=float, default=0.033, help="sample: the same for violence (default 0.033)")
+    audit.add_argument("--verdicts", type=Path, help="ingest: the sample CSV with the verdict columns filled in")
     return parser
 
 
@@ -242,7 +253,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_BREACHED if result["status"] == "BREACHED" else EXIT_PASSED
 
 
-COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict, "report": cmd_report}
+def cmd_audit(args: argparse.Namespace) -> int:
+    from pipelines import audit
+    from pipelines.settings import load_settings
+    from pipelines.verdict import percent
+
+    settings = load_settings(args.force, landing_dir=".", lake_dir=args.lake, need_key=False)
+    if args.action == "sample":
+        plan = audit.draw_sample(settings, args.date, seed=args.seed, overall_half_width=args.overall_half_width,
+                                 violence_half_width=args.violence_half_width)
+        for stratum in plan.strata:
+            print(f"  {stratum.stratum:<14} {stratum.sample_size} of {stratum.frame_candidates} candidates")
+        print(f"  Audit sample: {plan.sample_file}")
+        return EXIT_PASSED
+    if args.verdicts is None:
+        raise ValueError("cdi audit ingest needs --verdicts FILE")
+    for row in audit.ingest_verdicts(settings, args.date, args.verdicts):
+        screened = "" if row["screened_rate"] is None else f"; screened {percent(row['screened_rate'])}"
+        print(f"  {row['dimension_value']:<14} audited {percent(row['audited_rate'])} (95% CI "
+              f"{percent(row['audited_ci_lower'])} to {percent(row['audited_ci_upper'])}), "
+              f"{row['crimes_recorded']} of {row['crimes_due']} crimes{screened}")
+    return EXIT_PASSED
+
+
+COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict, "report": cmd_report, "audit": cmd_audit}
 
 
 def _configure_output(debug: bool, verbose: bool) -> None:

@@ -5,6 +5,12 @@ snapshot's raw partitions and the reference lists as views, runs the files in `S
 (each file becomes a table named after it), binds the parameters each file uses, runs the
 ``assert_*`` invariants, and writes the marts to the lake. Each run gets its own connection
 reading and writing Parquet, so runs for different dates or forces never share a database file.
+
+A snapshot is also compared with the previous one in the lake (the latest earlier snapshot
+within `PREVIOUS_SNAPSHOT_SEARCH_DAYS`): its raw partitions become the ``prev_raw_*`` views and
+its ``daily_recording_rates`` partition the ``previous_daily_recording_rates`` view (both empty
+when there is none), so records that vanished or turned non-crime, and days a late record
+restated, are listed.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pipelines import lake
 from pipelines.localtime import local_midnight_utc
@@ -28,19 +33,52 @@ log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 SQL_PLAN = (
     "macros/wilson_interval.sql",
+    "macros/seconds_between.sql",
     "staging/stg_incidents.sql",
     "staging/stg_crimes.sql",
     "staging/stg_referrals.sql",
+    "staging/stg_crime_group_compatibility.sql",
     "intermediate/int_crime_links.sql",
     "intermediate/int_candidates.sql",
     "intermediate/int_duplicate_calls.sql",
+    "intermediate/int_probable_crime_links.sql",
+    "intermediate/int_other_route_candidates.sql",
+    "intermediate/int_candidate_crimes.sql",
     "intermediate/int_candidate_outcomes.sql",
     "marts/candidate_outcomes.sql",
+    "marts/recording_metrics.sql",
     "marts/recording_rates.sql",
+    "marts/daily_recording_rates.sql",
+    "marts/record_changes.sql",
+    "marts/probable_links.sql",
     "marts/worklist.sql",
 )
-MARTS = ("candidate_outcomes", "recording_rates", "worklist")
+MARTS = (
+    "candidate_outcomes",
+    "recording_rates",
+    "worklist",
+    "recording_metrics",
+    "daily_recording_rates",
+    "record_changes",
+    "probable_links",
+)
+SOURCES = ("incidents", "crimes", "referrals")
+# Queries run as views rather than copied into tables: each query that uses one reads only the
+# columns it needs from the Parquet file (a large force has 4 million incidents a year, most of
+# them never a candidate crime).
+VIEW_FILES = frozenset({"staging/stg_incidents.sql"})
+PREVIOUS_SNAPSHOT_SEARCH_DAYS = 7
+# The columns of daily_recording_rates the next snapshot compares with (an empty stand-in when
+# there is no previous partition).
+NO_PREVIOUS_DAILY_RATES = """
+select
+    cast(null as date) as snapshot_date, cast(null as date) as report_day,
+    cast(null as varchar) as dimension, cast(null as varchar) as dimension_value,
+    cast(null as bigint) as recorded, cast(null as bigint) as unrecorded, cast(null as bigint) as pending,
+where false
+"""
 PARAMETER = re.compile(r"\$([a-z_]+)")
+LINE_COMMENT = re.compile(r"--[^\n]*")
 
 
 class InvariantViolation(RuntimeError):
@@ -52,6 +90,7 @@ class ReconcileResult:
     force: str
     snapshot_date: str
     as_of: str
+    previous_snapshot_date: str | None  # the snapshot compared with (record_changes), if any
     marts: dict[str, str]  # mart name -> partition file
     row_counts: dict[str, int]
 
@@ -64,28 +103,56 @@ def snapshot_cutoff(settings: Settings, snapshot_date: dt.date) -> dt.datetime:
     return local_midnight_utc(snapshot_date, settings.time_zone)
 
 
-def sql_parameters(settings: Settings, snapshot_date: dt.date) -> dict[str, object]:
+def sql_parameters(settings: Settings, snapshot_date: dt.date,
+                   previous_snapshot_date: dt.date | None = None) -> dict[str, object]:
     return {
         "force_code": settings.force,
         "snapshot_date": snapshot_date,
         "as_of": snapshot_cutoff(settings, snapshot_date),
+        # The oldest instant a record may have been last updated and still be in this snapshot.
+        "window_start": snapshot_cutoff(settings, snapshot_date - dt.timedelta(days=settings.lookback_days)),
+        "previous_snapshot_date": previous_snapshot_date,
         "time_zone": settings.time_zone,
         "recording_window_hours": settings.recording_window_hours,
         "duplicate_call_window_hours": settings.duplicate_call_window_hours,
+        "probable_link_window_hours": settings.probable_link_window_hours,
         "lookback_days": settings.lookback_days,
         "maturity_lag_days": settings.maturity_lag_days,
+        "rolling_window_days": settings.rolling_window_days,
     }
+
+
+def raw_files(lake_dir: Path, force: str, snapshot_date: dt.date) -> dict[str, Path]:
+    return {source: lake.raw_path(lake_dir, source, force, snapshot_date) for source in SOURCES}
+
+
+def previous_snapshot(lake_dir: Path, force: str, snapshot_date: dt.date,
+                      search_days: int = PREVIOUS_SNAPSHOT_SEARCH_DAYS) -> dt.date | None:
+    """The latest earlier snapshot (within ``search_days``) whose three raw partitions exist."""
+    for days_back in range(1, search_days + 1):
+        earlier = snapshot_date - dt.timedelta(days=days_back)
+        if all(path.exists() for path in raw_files(lake_dir, force, earlier).values()):
+            return earlier
+    return None
+
+
+def parameters_used(text: str, parameters: dict[str, object]) -> dict[str, object]:
+    """The parameters a query binds (a ``$name`` in a comment is documentation, not a binding)."""
+    return {name: parameters[name] for name in sorted(set(PARAMETER.findall(LINE_COMMENT.sub("", text))))}
 
 
 def run_sql_file(connection: duckdb.DuckDBPyConnection, relative_path: str, parameters: dict[str, object]) -> None:
     """Run one SQL file; a query file becomes a table named after the file."""
     text = (SQL_DIR / relative_path).read_text(encoding="utf-8")
-    used = {name: parameters[name] for name in sorted(set(PARAMETER.findall(text)))}
+    used = parameters_used(text, parameters)
     if relative_path.startswith("macros/"):
         connection.execute(text)
         return
-    table = Path(relative_path).stem
-    connection.execute(f"create or replace table {table} as\n{text}", used)
+    name = Path(relative_path).stem
+    kind = "view" if relative_path in VIEW_FILES else "table"
+    if kind == "view" and used:
+        raise ValueError(f"{relative_path}: a view cannot bind parameters; make it a table")
+    connection.execute(f"create or replace {kind} {name} as\n{text}", used)
 
 
 def assertion_files() -> list[Path]:
@@ -93,12 +160,15 @@ def assertion_files() -> list[Path]:
 
 
 def check_invariants(connection: duckdb.DuckDBPyConnection, parameters: dict[str, object]) -> None:
+    """Run every ``assert_*`` query; raise naming each one that returned rows."""
+    broken = []
     for path in assertion_files():
         text = path.read_text(encoding="utf-8")
-        used = {name: parameters[name] for name in sorted(set(PARAMETER.findall(text)))}
-        offending = connection.execute(text, used).fetchall()
+        offending = connection.execute(text, parameters_used(text, parameters)).fetchall()
         if offending:
-            raise InvariantViolation(f"{path.name} returned {len(offending)} rows, e.g. {offending[:3]}")
+            broken.append(f"{path.name} returned {len(offending)} rows, e.g. {offending[:3]}")
+    if broken:
+        raise InvariantViolation("; ".join(broken))
 
 
 def open_connection() -> duckdb.DuckDBPyConnection:
@@ -108,44 +178,76 @@ def open_connection() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def register_inputs(connection: duckdb.DuckDBPyConnection, raw_files: dict[str, Path]) -> None:
-    """Expose the snapshot's raw partitions as raw_<source> and the code lists as ref_<list>."""
+def register_inputs(connection: duckdb.DuckDBPyConnection, raw_files: dict[str, Path],
+                    previous_raw_files: dict[str, Path] | None = None,
+                    previous_daily_rates: Path | None = None) -> None:
+    """Expose the snapshot's raw partitions as raw_<source>, the previous snapshot's as
+    prev_raw_<source> (empty when there is none), its daily rates as
+    previous_daily_recording_rates, and the code lists as ref_<list>."""
+    # file_row_number: each record's position in its file, a free number to join on in this run.
     for source, path in raw_files.items():
-        connection.read_parquet(str(path)).create_view(f"raw_{source}")
+        connection.read_parquet(str(path), file_row_number=True).create_view(f"raw_{source}")
+    for source in raw_files:
+        if previous_raw_files:
+            connection.read_parquet(str(previous_raw_files[source]), file_row_number=True).create_view(f"prev_raw_{source}")
+        else:
+            connection.execute(f"create or replace view prev_raw_{source} as select * from raw_{source} where false")
+    if previous_daily_rates is not None and previous_daily_rates.exists():
+        connection.read_parquet(str(previous_daily_rates)).create_view("previous_daily_recording_rates")
+    else:
+        connection.execute(f"create or replace view previous_daily_recording_rates as {NO_PREVIOUS_DAILY_RATES}")
     for name in REFERENCE_LISTS:
         connection.read_csv(str(reference_path(name)), header=True).create_view(f"ref_{name}")
 
 
-def build_marts(connection: duckdb.DuckDBPyConnection, parameters: dict[str, object]) -> dict[str, pa.Table]:
+def build_marts(connection: duckdb.DuckDBPyConnection, parameters: dict[str, object]) -> dict[str, int]:
+    """Run the SQL plan and the invariants; return the row count of each mart."""
     for relative_path in SQL_PLAN:
         run_sql_file(connection, relative_path, parameters)
     check_invariants(connection, parameters)
-    return {mart: connection.table(mart).to_arrow_table() for mart in MARTS}
+    return {mart: connection.execute(f"select count(*) from {mart}").fetchone()[0] for mart in MARTS}
+
+
+def write_mart(connection: duckdb.DuckDBPyConnection, mart: str, final_path: Path) -> Path:
+    """Write one mart as the partition's Parquet file, atomically (lake.atomic_file).
+
+    DuckDB writes the file itself: no copy of a million-row mart through Python.
+    """
+    if mart not in MARTS:
+        raise ValueError(f"unknown mart {mart!r}")
+    with lake.atomic_file(final_path) as temporary:
+        target = str(temporary).replace("'", "''")
+        connection.execute(f"copy (select * from {mart}) to '{target}' (format parquet, compression zstd)")
+    return Path(final_path)
 
 
 def reconcile_snapshot(settings: Settings, snapshot_date: dt.date) -> ReconcileResult:
     """Reconcile one force's snapshot from the lake and write its marts; return what was written."""
-    raw_files = {
-        source: lake.raw_path(settings.lake_dir, source, settings.force, snapshot_date)
-        for source in ("incidents", "crimes", "referrals")
-    }
-    missing = [str(path) for path in raw_files.values() if not path.exists()]
+    current = raw_files(settings.lake_dir, settings.force, snapshot_date)
+    missing = [str(path) for path in current.values() if not path.exists()]
     if missing:
         raise FileNotFoundError(f"raw partitions missing for {settings.force} {snapshot_date}: {', '.join(missing)}")
-    parameters = sql_parameters(settings, snapshot_date)
+    previous = previous_snapshot(settings.lake_dir, settings.force, snapshot_date)
+    parameters = sql_parameters(settings, snapshot_date, previous)
     with open_connection() as connection:
-        register_inputs(connection, raw_files)
-        tables = build_marts(connection, parameters)
-    written = {
-        mart: str(lake.write_parquet(table, lake.mart_path(settings.lake_dir, mart, settings.force, snapshot_date)))
-        for mart, table in tables.items()
-    }
+        register_inputs(
+            connection,
+            current,
+            raw_files(settings.lake_dir, settings.force, previous) if previous else None,
+            lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous) if previous else None,
+        )
+        row_counts = build_marts(connection, parameters)
+        written = {
+            mart: str(write_mart(connection, mart, lake.mart_path(settings.lake_dir, mart, settings.force, snapshot_date)))
+            for mart in MARTS
+        }
     result = ReconcileResult(
         force=settings.force,
         snapshot_date=snapshot_date.isoformat(),
         as_of=parameters["as_of"].isoformat(),
+        previous_snapshot_date=previous.isoformat() if previous else None,
         marts=written,
-        row_counts={mart: table.num_rows for mart, table in tables.items()},
+        row_counts=row_counts,
     )
     lake.write_json(result.to_dict(), lake.manifest_path(settings.lake_dir, "reconcile", "marts", settings.force, snapshot_date))
     log.info("reconciled %s %s: %s", settings.force, snapshot_date, result.row_counts)

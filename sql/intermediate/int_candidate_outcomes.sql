@@ -2,136 +2,232 @@
 -- Rule 2: a crime must be recorded within the recording window ($recording_window_hours, 24 by
 --   the standard) of the report: later is late; none once the window has passed is unrecorded;
 --   none while the window is still open is pending.
--- Rule 3: one crime per victim: fewer live crimes than victims leaves the rest unrecorded.
+-- Rule 3: one crime per victim. A report's records are grouped by the victim they name (a record
+--   naming no victim is a victim of its own); a victim is recorded when one of their records
+--   counts; fewer recorded victims than the report expects leaves the rest unrecorded, and a
+--   second live record for the same victim is an extra record (it should be cancelled C3).
 -- A probable duplicate call (int_duplicate_calls) with no crime of its own is taken out of the
 --   count: its crime is owed on the original call.
--- Rule 4: a cancellation stands only with a code and, for rape or serious violence, the FCR
---   (C2 on anything) or a DDM; C2 on a rape is always questioned (rape ends as a recorded rape,
---   an N100 or a transfer).
+-- Rule 4: a record counts while it is live, and also when its cancellation is questionable
+--   (stg_crimes: it was recorded, the cancellation goes to the worklist); a valid cancellation or
+--   a transfer takes the victim out of the count. An N100 record counts for a rape report only.
+--   A rape report ends as a recorded rape, an N100 or a transfer, or is left unresolved.
+-- Rule 6: a crime-coded call closed as a non-crime with no crime record linked is a downgrade.
 with
 
 candidates as (
-    select * from int_candidates
+    select
+        candidate_id, candidate_ref, route, candidate_basis, reported_at, report_day, expected_crimes,
+        crime_group_hint, is_rape_report, is_domestic_abuse, has_vulnerable_victim, is_closed_as_non_crime,
+        beat_code,
+    from int_candidates
+    union all
+    select
+        candidate_id, candidate_ref, route, candidate_basis, reported_at, report_day, expected_crimes,
+        crime_group_hint, is_rape_report, is_domestic_abuse, has_vulnerable_victim, is_closed_as_non_crime,
+        beat_code,
+    from int_other_route_candidates
+),
+
+crime_groups as (
+    -- Alphabetical rank of each crime group: ties between groups are broken the same way each run.
+    select crime_group, row_number() over (order by crime_group) as group_rank
+    from (select distinct crime_group from ref_ho_offence_codes)
 ),
 
 linked_crimes as (
     select
-        links.route,
-        links.report_ref,
-        crimes.crime_ref,
+        links.candidate_id,
+        links.crime_ref,
+        links.crime_link,
+        coalesce(crimes.victim_person_key, crimes.crime_ref) as victim_slot,
         crimes.recorded_at,
         crimes.status,
         crimes.crime_group,
         crimes.is_rape,
         crimes.is_n100,
-        crimes.cancellation_code,
-        crimes.status = 'CANCELLED' and (
-            crimes.cancellation_code is null
-            or (crimes.needs_senior_cancellation_authority and (
-                coalesce(crimes.cancellation_authority, '') not in ('FCR', 'DDM')
-                or (crimes.cancellation_code = 'C2' and crimes.cancellation_authority <> 'FCR')
-            ))
-            or (crimes.is_rape and crimes.cancellation_code = 'C2')
-        ) as is_questionable_cancellation,
-    from int_crime_links as links
-    join stg_crimes as crimes on crimes.crime_ref = links.crime_ref
+        crimes.is_questionable_cancellation,
+        crimes.status = 'RECORDED' and not crimes.is_n100 as is_live,
+        (crimes.status = 'RECORDED' and not crimes.is_n100)
+            or crimes.is_questionable_cancellation
+            or (crimes.status = 'RECORDED' and crimes.is_n100 and candidates.is_rape_report) as counts_as_record,
+        crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation as is_taken_out,
+        seconds_between(candidates.reported_at, crimes.recorded_at)
+            <= cast($recording_window_hours as bigint) * 3600 as is_recorded_in_window,
+    from int_candidate_crimes as links
+    join stg_crimes as crimes on crimes.crime_id = links.crime_id
+    join (
+        select candidate_id, reported_at, is_rape_report from int_candidates
+        union all
+        select candidate_id, reported_at, is_rape_report from int_other_route_candidates
+    ) as candidates on candidates.candidate_id = links.candidate_id
 ),
 
-crimes_per_candidate as (
+victims as (
+    -- Rule 3 counts victims, not records: one row per victim a candidate's records name.
     select
-        route,
-        report_ref,
-        count(*) filter (where status = 'RECORDED') as live_crimes,
-        count(*) filter (where status = 'TRANSFERRED') as transferred_crimes,
-        count(*) filter (where status = 'CANCELLED' and not is_questionable_cancellation) as validly_cancelled_crimes,
-        count(*) filter (where is_questionable_cancellation) as questionably_cancelled_crimes,
-        count(*) filter (where is_n100) as n100_records,
-        min(recorded_at) filter (where status = 'RECORDED' or is_questionable_cancellation) as first_recorded_at,
-        -- The recorded classification is better evidence of the group than the call taker's code.
-        mode(crime_group) filter (where not is_n100) as recorded_crime_group,
-        list_sort(list(crime_ref)) as crime_refs,
+        candidate_id,
+        victim_slot,
+        bool_or(counts_as_record) as is_recorded,
+        bool_or(counts_as_record and is_recorded_in_window) as is_recorded_in_window,
+        bool_or(is_taken_out) as is_taken_out,
+        bool_or(is_taken_out and status = 'TRANSFERRED') as is_transferred,
+        -- A second live record for the same victim is an extra record (it should be cancelled C3).
+        greatest(count(*) filter (where is_live) - 1, 0) as extra_live_records,
     from linked_crimes
-    group by route, report_ref
+    group by candidate_id, victim_slot
+),
+
+victims_per_candidate as (
+    select
+        candidate_id,
+        count(*) filter (where is_recorded) as recorded_victims,
+        count(*) filter (where is_recorded and is_recorded_in_window) as recorded_victims_in_window,
+        count(*) filter (where not is_recorded and is_taken_out) as removed_victims,
+        count(*) filter (where not is_recorded and is_transferred) as transferred_victims,
+        cast(sum(extra_live_records) as bigint) as extra_live_records,
+    from victims
+    group by candidate_id
+),
+
+records_per_candidate as (
+    select
+        candidate_id,
+        min(recorded_at) filter (where counts_as_record) as first_recorded_at,
+        count(*) filter (where is_questionable_cancellation) as questionably_cancelled_crimes,
+        bool_or(is_live and is_rape) as has_live_rape_record,
+        bool_or(status = 'RECORDED' and is_n100) as has_n100_record,
+        bool_or(is_taken_out and status = 'TRANSFERRED') as has_transfer,
+        list(crime_ref order by crime_ref) filter (where crime_link = 'EXPLICIT') as linked_crime_refs,
+        list(crime_ref order by crime_ref) filter (where crime_link = 'PROBABLE') as probable_crime_refs,
+        min(crime_group) filter (where not is_n100) as only_group,
+        min(crime_group) filter (where not is_n100) <> max(crime_group) filter (where not is_n100) as has_mixed_groups,
+    from linked_crimes
+    group by candidate_id
+),
+
+mixed_groups as (
+    -- The recorded classification is better evidence of the group than the call taker's code;
+    -- when a report's records disagree, the group most of them carry (ties: alphabetical, so
+    -- reruns agree).
+    select
+        per_group.candidate_id,
+        arg_max(per_group.crime_group, per_group.records * 1000 - crime_groups.group_rank) as crime_group,
+    from (
+        select links.candidate_id, crimes.crime_group, count(*) as records
+        from int_candidate_crimes as links
+        join stg_crimes as crimes on crimes.crime_id = links.crime_id
+        where not crimes.is_n100
+          and links.candidate_id in (select candidate_id from records_per_candidate where has_mixed_groups)
+        group by links.candidate_id, crimes.crime_group
+    ) as per_group
+    join crime_groups using (crime_group)
+    group by per_group.candidate_id
 ),
 
 counted as (
     select
         candidates.*,
-        coalesce(crimes.recorded_crime_group, candidates.crime_group_hint, 'UNKNOWN') as crime_group,
-        coalesce(crimes.crime_refs, []) as linked_crime_refs,
-        coalesce(crimes.live_crimes, 0) as live_crimes,
-        coalesce(crimes.transferred_crimes, 0) as transferred_crimes,
-        coalesce(crimes.validly_cancelled_crimes, 0) as validly_cancelled_crimes,
-        coalesce(crimes.questionably_cancelled_crimes, 0) as questionably_cancelled_crimes,
-        coalesce(crimes.n100_records, 0) as n100_records,
-        crimes.first_recorded_at,
+        coalesce(mixed_groups.crime_group, records.only_group, candidates.crime_group_hint, 'UNKNOWN') as crime_group,
+        case
+            when len(records.linked_crime_refs) > 0 then 'EXPLICIT'
+            when len(records.probable_crime_refs) > 0 then 'PROBABLE'
+            when candidates.route = 'OTHER' then 'OWN_RECORD'
+            else 'NONE'
+        end as crime_link,
+        coalesce(records.linked_crime_refs, []) as linked_crime_refs,
+        coalesce(records.probable_crime_refs, []) as probable_crime_refs,
+        coalesce(victims.recorded_victims, 0) as recorded_victims,
+        coalesce(victims.recorded_victims_in_window, 0) as recorded_victims_in_window,
+        coalesce(victims.removed_victims, 0) as removed_victims,
+        coalesce(victims.transferred_victims, 0) as transferred_victims,
+        coalesce(victims.extra_live_records, 0) as extra_live_records,
+        coalesce(records.questionably_cancelled_crimes, 0) as questionably_cancelled_crimes,
+        coalesce(records.has_live_rape_record, false) as has_live_rape_record,
+        coalesce(records.has_n100_record, false) as has_n100_record,
+        coalesce(records.has_transfer, false) as has_transfer,
+        records.first_recorded_at,
         duplicates.duplicate_of,
-        date_diff('second', candidates.reported_at, crimes.first_recorded_at) / 3600.0 as hours_to_record,
-        $as_of - candidates.reported_at < to_hours(cast($recording_window_hours as bigint)) as is_within_window,
+        seconds_between(candidates.reported_at, records.first_recorded_at) / 3600.0 as hours_to_record,
+        seconds_between(candidates.reported_at, cast($as_of as timestamptz))
+            < cast($recording_window_hours as bigint) * 3600 as is_within_window,
     from candidates
-    left join crimes_per_candidate as crimes
-        on crimes.route = candidates.route and crimes.report_ref = candidates.candidate_ref
-    left join int_duplicate_calls as duplicates
-        on candidates.route = 'CALL' and duplicates.candidate_ref = candidates.candidate_ref
+    left join records_per_candidate as records on records.candidate_id = candidates.candidate_id
+    left join victims_per_candidate as victims on victims.candidate_id = candidates.candidate_id
+    left join mixed_groups on mixed_groups.candidate_id = candidates.candidate_id
+    left join int_duplicate_calls as duplicates on duplicates.candidate_id = candidates.candidate_id
 ),
 
-outcomes as (
+with_recorded as (
     select
         *,
-        -- Crimes accounted for by a record: live ones, and questionably cancelled ones (they were
-        -- recorded; the cancellation goes to the worklist). N100 is counted for rape reports only.
-        least(expected_crimes, live_crimes + questionably_cancelled_crimes
-            + case when is_rape_report then n100_records else 0 end) as recorded_crimes,
+        least(expected_crimes, recorded_victims) as recorded_crimes,
+        least(expected_crimes, recorded_victims_in_window) as recorded_within_window,
     from counted
 ),
 
 with_removed as (
     select
         *,
-        -- Crimes a valid cancellation or a transfer took out of this force's count.
+        -- Crimes a valid cancellation or a transfer took out of this force's count, or the whole
+        -- report when it is a probable repeat call with nothing of its own.
         case
             when duplicate_of is not null and recorded_crimes = 0 then expected_crimes
-            else least(expected_crimes - recorded_crimes, transferred_crimes + validly_cancelled_crimes)
+            else least(expected_crimes - recorded_crimes, removed_victims)
         end as removed_crimes,
-    from outcomes
+    from with_recorded
 ),
 
 final as (
     select
+        candidate_id,
         candidate_ref,
         route,
+        candidate_basis,
         reported_at,
         report_day,
         crime_group,
         is_rape_report,
         is_domestic_abuse,
         has_vulnerable_victim,
-        is_downgraded,
+        is_closed_as_non_crime,
+        -- Rule 6: closed as a non-crime and no crime record linked at all (explicit or probable).
+        is_closed_as_non_crime and crime_link = 'NONE' as is_downgraded,
         beat_code,
         expected_crimes,
+        crime_link,
         linked_crime_refs,
+        probable_crime_refs,
         first_recorded_at,
         hours_to_record,
         duplicate_of,
         recorded_crimes,
-        case when hours_to_record <= $recording_window_hours then recorded_crimes else 0 end
-            as recorded_within_window,
+        recorded_within_window,
         removed_crimes,
         -- Whatever is neither recorded nor removed is unrecorded once the window has passed.
         case when is_within_window then 0
-             else greatest(expected_crimes - recorded_crimes - removed_crimes, 0) end as unrecorded_crimes,
-        case when is_within_window then greatest(expected_crimes - recorded_crimes - removed_crimes, 0)
+             else expected_crimes - recorded_crimes - removed_crimes end as unrecorded_crimes,
+        case when is_within_window then expected_crimes - recorded_crimes - removed_crimes
              else 0 end as pending_crimes,
         questionably_cancelled_crimes,
+        extra_live_records,
+        case
+            when not is_rape_report or duplicate_of is not null then null
+            when has_live_rape_record then 'RECORDED_RAPE'
+            when has_n100_record then 'N100'
+            when has_transfer then 'TRANSFERRED'
+            when is_within_window then 'PENDING'
+            else 'UNRESOLVED'
+        end as rape_resolution,
         case
             when duplicate_of is not null and recorded_crimes = 0 then 'DUPLICATE'
             when recorded_crimes = 0 and removed_crimes = 0 and is_within_window then 'PENDING'
             when recorded_crimes = 0 and removed_crimes = 0 then 'UNRECORDED'
             when questionably_cancelled_crimes > 0 then 'CANCELLED_QUESTIONABLE'
-            when recorded_crimes = 0 and transferred_crimes > 0 then 'TRANSFERRED'
-            when recorded_crimes = 0 then 'CANCELLED_VALID'
             when recorded_crimes + removed_crimes < expected_crimes and not is_within_window then 'UNDER_COUNTED'
-            when hours_to_record <= $recording_window_hours then 'RECORDED_ON_TIME'
+            when recorded_crimes = 0 and transferred_victims > 0 then 'TRANSFERRED'
+            when recorded_crimes = 0 then 'CANCELLED_VALID'
+            when recorded_within_window = recorded_crimes then 'RECORDED_ON_TIME'
             else 'RECORDED_LATE'
         end as outcome,
     from with_removed

@@ -1,30 +1,51 @@
 -- Reports that should have become crime records (candidate crimes), one row per report.
 -- Rule 1: an incident with a crime-indicative opening code, closing code or qualifier.
 -- Rule 5: a referral whose team assessed that it discloses an offence.
--- Rule 3: one crime per victim, so a report expects max(victims, 1) crime records.
+-- A report that led to a crime record is a candidate too, whatever its codes say (the record is
+--   the force's own word that an offence was reported); candidate_basis says why each is one.
+-- Rule 3: one crime per victim, so a report expects max(victims, 1) crime records; a referral
+--   expects one (it names one victim).
+-- Crimes that reached the crime system with no incident and no referral (route OTHER) are
+-- candidates too, added in int_other_route_candidates once no report has claimed them.
 with
+
+reports_with_a_crime as (
+    select distinct route, report_ref from int_crime_links where crime_exists
+),
 
 incident_candidates as (
     select
+        -- A number for joining within this run only (references are long strings).
+        incident_row as candidate_id,
         incident_ref as candidate_ref,
         'CALL' as route,
         created_at as reported_at,
-        incident_day as report_day,
+        cast(timezone($time_zone, created_at) as date) as report_day,
         greatest(victim_count, 1) as expected_crimes,
         crime_group_hint,
         is_rape_report,
         is_domestic_abuse,
         has_vulnerable_victim,
-        -- Rule 6: a crime-coded opening closed as a non-crime code is a downgrade.
-        opening_is_crime and closing_code is not null and not closing_is_crime as is_downgraded,
+        -- Rule 6: a crime-coded opening closed as a non-crime code (a downgrade once no crime
+        -- record is linked to it: int_candidate_outcomes).
+        is_closed_as_non_crime,
         beat_code,
         victim_person_keys,
+        case
+            when opening_is_crime then 'OPENING_CODE'
+            when closing_is_crime then 'CLOSING_CODE'
+            when has_crime_qualifier then 'QUALIFIER'
+            else 'LINKED_CRIME'
+        end as candidate_basis,
     from stg_incidents
     where opening_is_crime or closing_is_crime or has_crime_qualifier
+        -- A report that led to a crime record was a report of crime, whatever its codes say.
+        or incident_ref in (select report_ref from reports_with_a_crime where route = 'CALL')
 ),
 
 referral_candidates as (
     select
+        (select count(*) from raw_incidents) + referral_row,
         referral_ref,
         'REFERRAL',
         received_at,
@@ -37,8 +58,10 @@ referral_candidates as (
         false,
         cast(null as varchar),
         case when victim_person_key is null then [] else [victim_person_key] end,
+        case when discloses_offence then 'DISCLOSURE' else 'LINKED_CRIME' end,
     from stg_referrals
     where discloses_offence
+        or referral_ref in (select report_ref from reports_with_a_crime where route = 'REFERRAL')
 ),
 
 final as (

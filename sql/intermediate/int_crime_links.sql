@@ -1,43 +1,49 @@
 -- Explicit links between crime records and the reports they came from, in every direction the
 -- systems record them: crime -> incident, incident -> crimes, crime -> referral, referral -> crimes.
 -- A link counts once whichever side recorded it; `link_sources` says which sides did.
+-- A reference typed on a log that matches no record in this snapshot is not a record
+-- (crime_exists false): it links nothing.
 with
 
 crimes as (
-    select crime_ref, incident_ref, referral_ref from stg_crimes
-),
-
-incident_crime_refs as (
-    select incident_ref, unnest(crime_refs) as crime_ref from stg_incidents
-),
-
-referral_crime_refs as (
-    select referral_ref, unnest(crime_refs) as crime_ref from stg_referrals
+    select crime_id, crime_ref, incident_ref, referral_ref from stg_crimes
 ),
 
 stated_links as (
-    select 'CALL' as route, incident_ref as report_ref, crime_ref, 'crime->incident' as link_source
+    select 'CALL' as route, incident_ref as report_ref, crime_ref, true as by_crime, false as by_report
     from crimes where incident_ref is not null
     union all
-    select 'CALL', incident_ref, crime_ref, 'incident->crime' from incident_crime_refs
-    union all
-    select 'REFERRAL', referral_ref, crime_ref, 'crime->referral'
+    select 'REFERRAL', referral_ref, crime_ref, true, false
     from crimes where referral_ref is not null
     union all
-    select 'REFERRAL', referral_ref, crime_ref, 'referral->crime' from referral_crime_refs
+    select 'CALL', incident_ref, unnest(crime_refs), false, true
+    from stg_incidents where len(crime_refs) > 0
+    union all
+    select 'REFERRAL', referral_ref, unnest(crime_refs), false, true
+    from stg_referrals where len(crime_refs) > 0
+),
+
+links as (
+    select route, report_ref, crime_ref, bool_or(by_crime) as by_crime, bool_or(by_report) as by_report,
+    from stated_links
+    group by route, report_ref, crime_ref
 ),
 
 final as (
     select
-        stated_links.route,
-        stated_links.report_ref,
-        stated_links.crime_ref,
-        list_sort(list_distinct(list(stated_links.link_source))) as link_sources,
-        -- A reference typed on a log that matches no record in this snapshot is not a record.
-        bool_or(crimes.crime_ref is not null) as crime_exists,
-    from stated_links
-    left join crimes on crimes.crime_ref = stated_links.crime_ref
-    group by stated_links.route, stated_links.report_ref, stated_links.crime_ref
+        links.route,
+        links.report_ref,
+        links.crime_ref,
+        list_filter([
+            case when links.by_crime then
+                case links.route when 'CALL' then 'crime->incident' else 'crime->referral' end end,
+            case when links.by_report then
+                case links.route when 'CALL' then 'incident->crime' else 'referral->crime' end end
+        ], lambda source: source is not null) as link_sources,
+        crimes.crime_id is not null as crime_exists,
+        crimes.crime_id,
+    from links
+    left join crimes on crimes.crime_ref = links.crime_ref
 )
 
 select * from final

@@ -12,6 +12,7 @@ offence_codes as (
 final as (
     select
         referrals.referral_ref,
+        referrals.file_row_number as referral_row,
         referrals.force_code,
         referrals.received_at,
         cast(timezone($time_zone, referrals.received_at) as date) as referral_day,

@@ -1,0 +1,248 @@
+"""The reconciliation engine (issue 3): the full rule set on one year of the large preset.
+
+One year of a Metropolitan-like force (preset `large`, about 4M incidents and 830k crime records)
+is simulated as a period export, extracted into a lake once, and reconciled as one snapshot
+whose lookback covers the whole year. Each measurement runs in a fresh interpreter (its own
+peak memory):
+
+- full rules: `pipelines.reconcile.reconcile_snapshot` (all of sql/, the invariants, and every
+  mart written to the lake). Target: at most 8 s and 2 GB.
+- bare scan: DuckDB reading the columns the rules read from the same Parquet files into memory
+  and nothing else. Target: full rules at most 4x this.
+- pandas core rules: bench/reference_rules_pandas.py (links, probable links, outcomes per
+  victim, rates). Target: full rules at least 10x faster.
+- polars core rules: only if polars is installed (it is not a dependency of the project).
+
+Accuracy against the simulator's ground truth on the same year goes in the details of the
+full-rules measurement: the share of truly unrecorded crimes that reach the worklist, and the
+precision and recall of probable repeat calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+from pathlib import Path
+
+import duckdb
+
+from bench.harness import Measurement, run_in_subprocess
+
+FORCE = "MET"
+PROFILE = "met-2018"
+START, END = dt.date(2024, 1, 1), dt.date(2025, 1, 1)
+LOOKBACK_DAYS = (END - START).days + 1  # the whole year is one snapshot's window
+TARGET_SECONDS = 8
+TARGET_PEAK_MB = 2048
+TARGET_SCAN_RATIO = 4
+TARGET_PANDAS_SPEEDUP = 10
+# A folder an earlier run prepared (landing, truth, lake): reused as is, skipping the four
+# minutes of simulating and extracting the year (for working on the rules, not for the README).
+PREPARED_ROOT_ENV = "CDI_BENCH_RECONCILE_ROOT"
+
+# The columns sql/ reads from each raw partition (what a bare scan must read too).
+COLUMNS_READ = {
+    "incidents": ["incident_ref", "force_code", "created_at", "channel", "opening_code", "closing_code", "closed_at",
+                  "qualifiers", "victim_count", "victim_person_keys", "beat_code", "crime_refs", "updated_at"],
+    "crimes": ["crime_ref", "force_code", "incident_ref", "referral_ref", "reported_at", "recorded_at",
+               "ho_offence_code", "status", "cancellation_code", "cancelled_at", "cancellation_authority",
+               "victim_person_key", "beat_code", "flags", "updated_at"],
+    "referrals": ["referral_ref", "force_code", "received_at", "source_agency", "team", "discloses_offence",
+                  "disclosed_offence_code", "victim_person_key", "crime_refs", "updated_at"],
+}
+
+PREPARE = """
+import datetime as dt
+from pathlib import Path
+from pipelines.extract import extract_source
+from pipelines.settings import load_settings
+from pipelines.simulate import simulate_force
+root = Path({root!r})
+simulate_force(force={force!r}, profile={profile!r}, start=dt.date.fromisoformat({start!r}),
+               end=dt.date.fromisoformat({end!r}), seed=1, landing=root / "landing", truth=root / "truth",
+               mode="period", preset="large")
+settings = load_settings({force!r}, landing_dir=root / "landing", lake_dir=root / "lake", demo=True)
+for source in ("incidents", "crimes", "referrals"):
+    extract_source(settings, source, dt.date.fromisoformat({end!r}))
+"""
+
+# Every measured piece of code ends by printing its own CPU seconds (all threads): on a shared
+# machine wall time depends on the neighbours, CPU time much less.
+CPU_LINE = """
+import resource as _resource
+_usage = _resource.getrusage(_resource.RUSAGE_SELF)
+print("CPU", _usage.ru_utime + _usage.ru_stime)
+"""
+
+SETTINGS = """
+import datetime as dt
+from pathlib import Path
+from pipelines import reconcile
+from pipelines.settings import load_settings
+root = Path({root!r})
+snapshot = dt.date.fromisoformat({end!r})
+settings = load_settings({force!r}, landing_dir=root / "landing", lake_dir=root / "lake", need_key=False,
+                         overrides={{"lookback_days": {lookback}}})
+"""
+
+FULL_RULES = SETTINGS + """
+result = reconcile.reconcile_snapshot(settings, snapshot)
+print("ROWS", result.row_counts)
+"""
+
+BARE_SCAN = SETTINGS + """
+import duckdb
+connection = duckdb.connect()
+for source, columns in {columns!r}.items():
+    path = reconcile.raw_files(settings.lake_dir, settings.force, snapshot)[source]
+    connection.execute(f"create table scan_{{source}} as select {{', '.join(columns)}} from read_parquet('{{path}}')")
+"""
+
+PANDAS_RULES = SETTINGS + """
+from bench.reference_rules_pandas import reconcile_pandas
+tables = reconcile_pandas(reconcile.raw_files(settings.lake_dir, settings.force, snapshot),
+                          reconcile.sql_parameters(settings, snapshot))
+print("ROWS", len(tables["candidate_outcomes"]))
+"""
+
+POLARS_RULES = SETTINGS + """
+from bench.reference_rules_polars import reconcile_polars
+tables = reconcile_polars(reconcile.raw_files(settings.lake_dir, settings.force, snapshot),
+                          reconcile.sql_parameters(settings, snapshot))
+print("ROWS", tables["candidate_outcomes"].height)
+"""
+
+# Accuracy against the ground truth on the same year (see tests/reconcile/test_accuracy.py).
+ACCURACY = """
+with
+
+lost as (
+    select 'CALL' as route, incident_ref as ref, failure_mode,
+           case when failure_mode = 'one_crime_for_several_victims' then true_crime_count - 1
+                else true_crime_count end as lost_crimes,
+    from truth_incidents where failure_mode is not null and failure_mode <> 'late_recording'
+    union all
+    select 'REFERRAL', referral_ref, failure_mode, true_crime_count
+    from truth_referrals where failure_mode is not null and failure_mode <> 'late_recording'
+),
+
+owed as (
+    select lost.*
+    from lost
+    left join candidate_outcomes as outcomes on outcomes.route = lost.route and outcomes.candidate_ref = lost.ref
+    where (lost.failure_mode <> 'wrong_cancellation' or exists (
+              select 1 from raw_crimes
+              where raw_crimes.status <> 'RECORDED'
+                and (raw_crimes.incident_ref = lost.ref or raw_crimes.referral_ref = lost.ref)))
+      and coalesce(outcomes.outcome, '') <> 'PENDING'
+),
+
+repeat_truth as (
+    select incident_ref as report_ref, duplicate_of from truth_incidents
+    where duplicate_of is not null
+      and incident_ref in (select candidate_ref from candidate_outcomes where route = 'CALL')
+      and duplicate_of in (select candidate_ref from candidate_outcomes where route = 'CALL')
+),
+
+repeat_found as (
+    select report_ref, linked_ref as duplicate_of from probable_links where link_kind = 'REPEAT_CALL'
+)
+
+select
+    (select sum(lost_crimes) from owed) as truly_unrecorded_crimes,
+    (select sum(lost_crimes) from owed where ref in (select candidate_ref from worklist)) as reaching_worklist,
+    (select count(*) from repeat_found) as repeat_calls_found,
+    (select count(*) from repeat_truth) as repeat_calls_true,
+    (select count(*) from repeat_found semi join repeat_truth using (report_ref, duplicate_of)) as repeat_calls_correct,
+    (select count(*) from probable_links where link_kind = 'CRIME_RECORD') as probable_crime_links,
+    (select count(*) from worklist) as worklist_items,
+"""
+
+
+def measure(code: str) -> tuple[float, float, float, str]:
+    """Wall seconds, peak MB, CPU seconds and stdout of code run in a fresh interpreter."""
+    seconds, peak, output = run_in_subprocess(code + CPU_LINE)
+    cpu = float(next(line for line in output.splitlines() if line.startswith("CPU ")).split()[1])
+    return seconds, peak, round(cpu, 2), output
+
+
+def accuracy(root: Path) -> dict:
+    """The accuracy figures of the reconciled year against the simulator's ground truth."""
+    lake = root / "lake"
+    connection = duckdb.connect()
+    for mart in ("candidate_outcomes", "worklist", "probable_links"):
+        connection.read_parquet(str(lake / "marts" / mart / f"force={FORCE}" / f"snapshot_date={END}" / "part-0.parquet")).create_view(mart)
+    connection.read_parquet(str(lake / "raw" / "crimes" / f"force={FORCE}" / f"snapshot_date={END}" / "part-0.parquet")).create_view("raw_crimes")
+    for name in ("truth_incidents", "truth_referrals"):
+        connection.read_parquet(str(root / "truth" / FORCE / f"{name}.parquet")).create_view(name)
+    row = connection.execute(ACCURACY).fetchone()
+    names = [column[0] for column in connection.description]
+    figures = dict(zip(names, (int(value or 0) for value in row)))
+    figures["share_reaching_worklist"] = round(figures["reaching_worklist"] / max(figures["truly_unrecorded_crimes"], 1), 5)
+    figures["repeat_call_precision"] = round(figures["repeat_calls_correct"] / max(figures["repeat_calls_found"], 1), 5)
+    figures["repeat_call_recall"] = round(figures["repeat_calls_correct"] / max(figures["repeat_calls_true"], 1), 5)
+    connection.close()
+    return figures
+
+
+def run(workdir: Path) -> list[Measurement]:
+    prepared = os.environ.get(PREPARED_ROOT_ENV)
+    root = Path(prepared) if prepared else workdir
+    values = {"root": str(root), "force": FORCE, "profile": PROFILE, "start": START.isoformat(), "end": END.isoformat(),
+              "lookback": LOOKBACK_DAYS, "columns": COLUMNS_READ}
+    if not prepared:
+        run_in_subprocess(PREPARE.format(**values))
+
+    scan_seconds, scan_peak, scan_cpu, _ = measure(BARE_SCAN.format(**values))
+    rules_seconds, rules_peak, rules_cpu, output = measure(FULL_RULES.format(**values))
+    rows = next(line for line in output.splitlines() if line.startswith("ROWS"))
+    figures = accuracy(root)
+    pandas_seconds, pandas_peak, pandas_cpu, _ = measure(PANDAS_RULES.format(**values))
+    has_polars = importlib.util.find_spec("polars") is not None
+    polars = measure(POLARS_RULES.format(**values)) if has_polars else None
+    load = os.getloadavg()[0]
+
+    measurements = [
+        Measurement(
+            name="bare scan of the columns read (DuckDB)",
+            seconds=scan_seconds,
+            peak_rss_mb=scan_peak,
+            detail={"cpu_seconds": scan_cpu},
+        ),
+        Measurement(
+            name="full rules, one year of the large preset",
+            seconds=rules_seconds,
+            peak_rss_mb=rules_peak,
+            baseline_name="bare scan",
+            baseline_seconds=scan_seconds,
+            target=f"<= {TARGET_SECONDS} s, <= {TARGET_PEAK_MB} MB, <= {TARGET_SCAN_RATIO}x scan",
+            passed=(rules_seconds <= TARGET_SECONDS and rules_peak <= TARGET_PEAK_MB
+                    and rules_seconds <= TARGET_SCAN_RATIO * scan_seconds),
+            detail={"cpu_seconds": rules_cpu, "load_average_after": round(load, 2),
+                    "marts": rows.removeprefix("ROWS ").strip(), "accuracy": figures},
+        ),
+        Measurement(
+            name="pandas core rules (reference)",
+            seconds=pandas_seconds,
+            peak_rss_mb=pandas_peak,
+            baseline_name="full rules",
+            baseline_seconds=rules_seconds,
+            target=f"full rules >= {TARGET_PANDAS_SPEEDUP}x faster",
+            passed=pandas_seconds >= TARGET_PANDAS_SPEEDUP * rules_seconds,
+            detail={"cpu_seconds": pandas_cpu},
+        ),
+    ]
+    if polars is not None:
+        polars_seconds, polars_peak, polars_cpu, _ = polars
+        measurements.append(Measurement(
+            name="polars core rules",
+            seconds=polars_seconds,
+            peak_rss_mb=polars_peak,
+            baseline_name="full rules",
+            baseline_seconds=rules_seconds,
+            target="full rules not slower",
+            passed=rules_seconds <= polars_seconds,
+            detail={"cpu_seconds": polars_cpu},
+        ))
+    return measurements
