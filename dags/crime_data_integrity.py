@@ -1,21 +1,31 @@
 """
 # crime_data_integrity
 
-Every morning, for one police force and one snapshot date: were the crimes reported to the force
-recorded, recorded within 24 hours, and counted once per victim?
+Every morning, for each police force configured and one snapshot date: were the crimes reported
+to the force recorded, recorded within 24 hours, and counted once per victim?
 
+0. `list_forces`: the forces of this run (the `force` param, else `$CDI_FORCES`). Everything
+   below runs once per force, as a mapped task group: one force's failure never hides another's
+   result, and each mapped task is labelled with its force code.
 1. `extract_incidents`, `extract_crimes`, `extract_referrals`: the day's exports from call handling,
    crime recording and public protection -> pseudonymised Parquet in the lake (bad rows quarantined).
+   A missing export is retried with back-off: a late export still makes the morning's verdict.
 2. `validate_raw_snapshots`: the Great Expectations contract on each raw snapshot; a critical
-   failure stops the run before any verdict is drawn from data that cannot be trusted.
+   failure stops the force's run before any verdict is drawn from data that cannot be trusted.
 3. `reconcile_snapshots`: DuckDB SQL (`sql/`) applies the crime-recording rules -> marts.
 4. `gate_recording_rates`: Great Expectations gates on the rates; a breach fails this task and the run.
 5. `publish_report`: the registrar's HTML report, the worklist CSV, the marts as CSV.
-6. `notify_registrar`: the morning message, sent on a breach too.
+6. `notify_registrar`: the morning message to the registrar's list, sent on a breach too.
 
-The snapshot date is the run's logical date in Europe/London (or the `snapshot_date` param).
-Logic lives in `pipelines/`; this file only wires it, and touches no database, connection or GX
-context while it is parsed.
+Any other failure of a force's task (missing or late export, critical data-quality failure,
+crash) emails the data-engineering list from the task's `on_failure_callback`.
+
+Schedule: daily at `$CDI_DAILY_AT` (default 06:00) Europe/London, right across the clock
+changes. The snapshot date is the run's logical date in the force's time zone (or the
+`snapshot_date` param). Each run writes only its own `force=<F>/snapshot_date=<D>` partitions,
+declared as assets; the tasks that open a force's Great Expectations folder share the pool
+`cdi_quality` (one slot). Logic lives in `pipelines/`; this file only wires it, and touches no
+database, connection or GX context while it is parsed.
 """
 
 from __future__ import annotations
@@ -24,24 +34,34 @@ import contextlib
 import datetime as dt
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, task, task_group
 
-SCHEDULE = CronTriggerTimetable("0 6 * * *", timezone="Europe/London")
-EXTRACT_RETRIES = 3
+from pipelines.airflow_support import (
+    FORCE_CONTEXT_KEY,
+    alert_data_engineering,
+    daily_timetable,
+    extract_retries,
+    extract_retry_delay,
+    lake_asset,
+    quality_pool,
+)
+
+SOURCES = ("incidents", "crimes", "referrals")
+MARTS = ("candidate_outcomes", "recording_rates", "worklist")
+RAW = {source: lake_asset("raw", source) for source in SOURCES}
+QUARANTINE = {source: lake_asset("quarantine", source) for source in SOURCES}
+MART = {mart: lake_asset("marts", mart) for mart in MARTS}
+REPORTS = lake_asset("reports")
+
 DEFAULT_ARGS = {
     "owner": "crime-data-integrity",
     "retries": 1,
     "retry_delay": dt.timedelta(minutes=5),
     "execution_timeout": dt.timedelta(minutes=30),
+    "on_failure_callback": [alert_data_engineering],
 }
-
-
-def _settings_and_date():
-    from pipelines.airflow_support import settings_from_params, snapshot_date_of
-
-    context = get_current_context()
-    settings = settings_from_params(dict(context["params"]))
-    return settings, snapshot_date_of(context.get("logical_date"), dict(context["params"]), settings.time_zone)
+# Each task of a force's group shows its force code in the UI instead of a map index.
+PER_FORCE = {"map_index_template": "{{ " + FORCE_CONTEXT_KEY + " | default('') }}"}
 
 
 @contextlib.contextmanager
@@ -58,21 +78,24 @@ def _no_retry_on(*verdicts: type[Exception]):
 def _skip_unless_upstream_succeeded(task_id: str) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
 
-    if get_current_context()["ti"].xcom_pull(task_ids=task_id) is None:
-        raise AirflowSkipException(f"{task_id} did not succeed in this run: nothing to publish")
+    from pipelines.airflow_support import upstream_succeeded
+
+    if not upstream_succeeded(task_id):
+        raise AirflowSkipException(f"{task_id} did not succeed for this force in this run: nothing to publish")
 
 
 @dag(
     dag_id="crime_data_integrity",
-    schedule=SCHEDULE,
+    schedule=daily_timetable(),
     start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=dt.timedelta(hours=6),  # a hung run must not block tomorrow morning's
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["crime-data-integrity", "cdi-monitor"],
     params={
-        "force": Param(None, type=["null", "string"], pattern="^[A-Z]{2,5}$", description="force code; default: first of $CDI_FORCES"),
+        "force": Param(None, type=["null", "string"], pattern="^[A-Z]{2,5}$", description="one force only; default: every force in $CDI_FORCES"),
         "snapshot_date": Param(None, type=["null", "string"], format="date", description="default: the run's local date"),
         "landing_dir": Param(None, type=["null", "string"], description="default: $CDI_LANDING_DIR"),
         "lake_dir": Param(None, type=["null", "string"], description="default: $CDI_LAKE_DIR"),
@@ -80,67 +103,98 @@ def _skip_unless_upstream_succeeded(task_id: str) -> None:
     },
 )
 def crime_data_integrity():
-    def extract_task(source: str):
-        @task(task_id=f"extract_{source}", retries=EXTRACT_RETRIES, retry_exponential_backoff=True)
-        def extract_source() -> dict:
+    @task(retries=0, execution_timeout=dt.timedelta(minutes=5))
+    def list_forces() -> list[str]:
+        from airflow.sdk import get_current_context
+
+        from pipelines.airflow_support import forces_to_run
+
+        return forces_to_run(dict(get_current_context()["params"]))
+
+    def extract_task(source: str, force):
+        @task(task_id=f"extract_{source}", retries=extract_retries(), retry_delay=extract_retry_delay(),
+              retry_exponential_backoff=True, outlets=[RAW[source], QUARANTINE[source]], **PER_FORCE)
+        def extract_source(force: str) -> dict:
             from pipelines import stages
+            from pipelines.airflow_support import force_run_context, record_partitions
 
-            settings, snapshot_date = _settings_and_date()
-            return stages.extract(settings, source, snapshot_date)
+            settings, snapshot_date = force_run_context(force)
+            extracted = stages.extract(settings, source, snapshot_date)
+            record_partitions([RAW[source], QUARANTINE[source]], settings, snapshot_date)
+            return extracted
 
-        return extract_source()
+        return extract_source(force)
 
-    @task
-    def validate_raw_snapshots() -> dict:
+    @task(pool=quality_pool(), **PER_FORCE)
+    def validate_raw_snapshots(force: str) -> dict:
         from pipelines import stages
+        from pipelines.airflow_support import force_run_context
 
         with _no_retry_on(stages.DataQualityError):
-            return stages.validate_raw_snapshots(*_settings_and_date())
+            return stages.validate_raw_snapshots(*force_run_context(force))
 
-    @task
-    def reconcile_snapshots() -> dict:
+    @task(outlets=list(MART.values()), execution_timeout=dt.timedelta(minutes=60), **PER_FORCE)
+    def reconcile_snapshots(force: str) -> dict:
         from pipelines import stages
+        from pipelines.airflow_support import force_run_context, record_partitions
 
-        return stages.reconcile(*_settings_and_date())
+        settings, snapshot_date = force_run_context(force)
+        reconciled = stages.reconcile(settings, snapshot_date)
+        record_partitions(list(MART.values()), settings, snapshot_date)
+        return reconciled
 
-    @task
-    def gate_recording_rates() -> dict:
+    @task(pool=quality_pool(), **PER_FORCE)
+    def gate_recording_rates(force: str) -> dict:
         from pipelines import stages
+        from pipelines.airflow_support import force_run_context
 
         with _no_retry_on(stages.GateBreach):
-            return stages.gate_recording_rates(*_settings_and_date())
+            return stages.gate_recording_rates(*force_run_context(force))
 
-    @task(trigger_rule="all_done")
-    def publish_report() -> dict:
+    @task(trigger_rule="all_done", outlets=[REPORTS], **PER_FORCE)
+    def publish_report(force: str) -> dict:
         from pipelines import stages
+        from pipelines.airflow_support import force_run_context, record_partitions
 
+        settings, snapshot_date = force_run_context(force)
         _skip_unless_upstream_succeeded("reconcile_snapshots")
-        return stages.publish_report(*_settings_and_date())
+        published = stages.publish_report(settings, snapshot_date)
+        record_partitions([REPORTS], settings, snapshot_date)
+        return published
 
-    @task(trigger_rule="all_done")
-    def notify_registrar() -> dict:
+    @task(trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=10), **PER_FORCE)
+    def notify_registrar(force: str) -> dict:
         from pipelines import stages
-        from pipelines.airflow_support import smtp_target_from_airflow
+        from pipelines.airflow_support import force_run_context, smtp_transport_from_airflow
 
+        settings, snapshot_date = force_run_context(force)
         _skip_unless_upstream_succeeded("publish_report")
-        settings, snapshot_date = _settings_and_date()
-        return stages.notify_registrar(settings, snapshot_date, smtp=smtp_target_from_airflow(settings.alerts.smtp_conn_id))
+        return stages.notify_registrar(settings, snapshot_date, smtp=smtp_transport_from_airflow(settings.alerts.smtp_conn_id))
 
-    @task(trigger_rule="one_failed", retries=0)
+    @task(trigger_rule="one_failed", retries=0, on_failure_callback=[])
     def fail_run_if_any_task_failed() -> None:
         """Publishing and notifying run after a breach; this keeps such a run marked failed."""
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException("a task of this run failed (see the failed task): the run is failed")
 
-    extracted = [extract_task(source) for source in ("incidents", "crimes", "referrals")]
-    validated = validate_raw_snapshots()
-    reconciled = reconcile_snapshots()
-    gated = gate_recording_rates()
-    published = publish_report()
-    notified = notify_registrar()
-    extracted >> validated >> reconciled >> gated >> published >> notified
-    [*extracted, validated, reconciled, gated, published, notified] >> fail_run_if_any_task_failed()
+    failed_run = fail_run_if_any_task_failed()
+
+    # prefix_group_id=False keeps the task ids the stages' names (extract_incidents, ...).
+    @task_group(group_id="check_force", prefix_group_id=False)
+    def check_force(force: str):
+        extracted = [extract_task(source, force) for source in SOURCES]
+        validated = validate_raw_snapshots(force)
+        reconciled = reconcile_snapshots(force)
+        gated = gate_recording_rates(force)
+        published = publish_report(force)
+        notified = notify_registrar(force)
+        extracted >> validated >> reconciled >> gated >> published >> notified
+        [*extracted, validated, reconciled, gated, published, notified] >> failed_run
+
+    forces = list_forces()
+    forces >> failed_run
+    check_force.expand(force=forces)
 
 
 crime_data_integrity()

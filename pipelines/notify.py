@@ -1,37 +1,98 @@
-"""The registrar's morning message: the verdict, the top of the worklist, the worklist attached.
+"""The two alerts: the registrar's morning message, and the data engineers' failure message.
 
-Sent every run (the registrar hears every morning; the subject says BREACHED when a gate failed).
-With an SMTP server configured it is sent through it; without one it is written as an ``.eml``
-file to the lake's outbox, where any mail client opens it. References only: the worklist and the
-verdict hold no names, phone numbers or addresses.
+The registrar's message goes out every run (the subject says BREACHED when a gate failed): the
+verdict, the rates with their intervals against the thresholds by group, the change since the
+previous run, the top of the worklist, the worklist attached as CSV, and where the report is.
+The failure message goes to the data-engineering list when a stage of a force's run fails for a
+reason that is not a verdict on the data (a missing or late export, a critical data-quality
+failure, a crash): which task, which snapshot, why, and what to do next.
+
+Each alert is built once, as an `Alert`, and then delivered by a transport: an Airflow SMTP
+connection (`pipelines.airflow_support.AirflowSmtpTransport`), an SMTP server named by
+``$CDI_SMTP_URL`` (`SmtpTarget`, for the command line), or, with neither, an ``.eml`` file in the
+lake's outbox that any mail client opens. References only: the lake holds no names, phone numbers
+or addresses, so no alert can carry one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
+import html
 import logging
 import os
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlparse
+
+import pyarrow.parquet as pq
 
 from pipelines import lake, outputs
 from pipelines.settings import ConfigurationError, Settings
-from pipelines.verdict import load_verdict, verdict_text
+from pipelines.verdict import Verdict, load_verdict, percent, verdict_text
 
 log = logging.getLogger(__name__)
 
 SMTP_URL_ENV = "CDI_SMTP_URL"
 TOP_OF_WORKLIST = 10
 SMTP_TIMEOUT_SECONDS = 30
+# Python folds a header longer than 78 characters badly (right after "Subject:"); SMTP allows 998.
+ONE_LINE_HEADERS = email.policy.default.clone(max_line_length=998)
+# The cause of a failure is quoted from the error; a traceback or a huge message is cut here.
+MAX_DETAIL_CHARACTERS = 1500
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message, independent of how it travels."""
+
+    kind: str  # "registrar" or "failure_<task>": names the outbox file
+    force: str
+    snapshot_date: dt.date
+    subject: str
+    recipients: tuple[str, ...]
+    sender: str
+    body: str  # plain text, laid out in fixed-width columns
+    attachments: tuple[Path, ...] = field(default=())
+
+    def html(self) -> str:
+        """The body for transports that send HTML (Airflow's SmtpHook): the same text, preformatted."""
+        return (
+            "<html><body><pre style=\"font-family:Consolas,Menlo,monospace;font-size:13px\">"
+            f"{html.escape(self.body)}</pre></body></html>"
+        )
+
+    def to_email(self) -> EmailMessage:
+        message = EmailMessage(policy=ONE_LINE_HEADERS)
+        message["Subject"] = self.subject
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.recipients)
+        message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+        message["Message-ID"] = make_msgid(domain="cdi-monitor")
+        message.set_content(self.body)
+        for path in self.attachments:
+            if path.exists():
+                message.add_attachment(path.read_bytes(), maintype="text", subtype="csv", filename=path.name)
+        return message
+
+
+class Transport(Protocol):
+    def send(self, alert: Alert) -> str:
+        """Send the alert; return where it went, in words (no secrets)."""
+
+
+# --------------------------------------------------------------------------- SMTP from a URL
 
 
 @dataclass(frozen=True)
 class SmtpTarget:
+    """An SMTP server given as a URL (``$CDI_SMTP_URL``): the command line's transport."""
+
     host: str
     port: int
     starttls: bool = False
@@ -42,6 +103,11 @@ class SmtpTarget:
 
     def __repr__(self) -> str:  # never print the password
         return f"SmtpTarget({self.host}:{self.port}, starttls={self.starttls}, ssl={self.use_ssl})"
+
+    def send(self, alert: Alert) -> str:
+        message = alert.to_email()
+        send_smtp(message, self)
+        return f"smtp://{self.host}:{self.port}"
 
 
 def smtp_target_from_url(url: str) -> SmtpTarget:
@@ -66,36 +132,6 @@ def smtp_target_from_environment() -> SmtpTarget | None:
     return smtp_target_from_url(url) if url else None
 
 
-def build_registrar_message(settings: Settings, snapshot_date: dt.date) -> EmailMessage:
-    verdict = load_verdict(settings, snapshot_date)
-    worklist = outputs.read_mart(settings.lake_dir, "worklist", settings.force, snapshot_date)
-    top = worklist.slice(0, TOP_OF_WORKLIST).to_pylist()
-    overall = verdict.overall
-    headline = (
-        f"recording rate {overall.recording_rate * 100:.1f}%"
-        if overall is not None and overall.recording_rate is not None
-        else "no matured reports"
-    )
-    message = EmailMessage()
-    message["Subject"] = f"[cdi-monitor] {settings.force} {snapshot_date.isoformat()}: {verdict.status}, {headline}"
-    message["From"] = settings.alerts.from_address
-    message["To"] = ", ".join(settings.alerts.registrar_recipients)
-    message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
-    message["Message-ID"] = make_msgid(domain="cdi-monitor")
-    body = [verdict_text(verdict), "", f"Top {len(top)} of {worklist.num_rows} worklist items (references only):"]
-    for item in top:
-        body.append(
-            f"  P{item['priority']} {item['candidate_ref']:<22} {item['route']:<9} {item['crime_group'] or '':<30} "
-            f"{item['reason_codes']}"
-        )
-    body += ["", "The full worklist is attached as worklist.csv.", f"Report: {verdict.report_path}"]
-    message.set_content("\n".join(body))
-    worklist_file = verdict.worklist_path
-    if worklist_file.exists():
-        message.add_attachment(worklist_file.read_bytes(), maintype="text", subtype="csv", filename="worklist.csv")
-    return message
-
-
 def send_smtp(message: EmailMessage, target: SmtpTarget) -> None:
     if target.from_address:
         message.replace_header("From", target.from_address)
@@ -109,18 +145,223 @@ def send_smtp(message: EmailMessage, target: SmtpTarget) -> None:
 
 
 def write_outbox(message: EmailMessage, settings: Settings, snapshot_date: dt.date, kind: str) -> Path:
-    path = lake.outbox_dir(settings.lake_dir) / f"{settings.force}_{snapshot_date.isoformat()}_{kind}.eml"
+    return write_outbox_file(message, settings.lake_dir, settings.force, snapshot_date, kind)
+
+
+def write_outbox_file(message: EmailMessage, lake_dir: Path, force: str, snapshot_date: dt.date, kind: str) -> Path:
+    path = lake.outbox_dir(lake_dir) / f"{force}_{snapshot_date.isoformat()}_{kind}.eml"
     return lake.write_bytes(bytes(message), path)
 
 
-def notify_registrar(settings: Settings, snapshot_date: dt.date, smtp: SmtpTarget | None = None) -> dict:
-    """Send (or write to the outbox) the registrar's message; return where it went."""
-    message = build_registrar_message(settings, snapshot_date)
-    smtp = smtp or smtp_target_from_environment()
-    if smtp is not None:
-        send_smtp(message, smtp)
-        log.info("registrar alert for %s %s sent via %r", settings.force, snapshot_date, smtp)
-        return {"sent_via": f"smtp://{smtp.host}:{smtp.port}", "subject": message["Subject"], "outbox_file": None}
-    path = write_outbox(message, settings, snapshot_date, "registrar")
-    log.info("registrar alert for %s %s written to %s", settings.force, snapshot_date, path)
-    return {"sent_via": "outbox", "subject": message["Subject"], "outbox_file": str(path)}
+def deliver(alert: Alert, transport: Transport | None, lake_dir: Path, *, outbox_on_error: bool = False) -> dict:
+    """Send through ``transport``, or write to the outbox when there is none.
+
+    ``outbox_on_error``: when sending fails, keep the message in the outbox and say so in the log
+    instead of raising. For the failure alert, which must not be lost because the mail server is
+    what failed.
+    """
+    if transport is not None:
+        try:
+            sent_via = transport.send(alert)
+        except Exception as error:
+            if not outbox_on_error:
+                raise
+            log.error("could not send the %s alert (%s: %s); writing it to the outbox", alert.kind,
+                      type(error).__name__, error)
+        else:
+            log.info("%s alert for %s %s sent via %s", alert.kind, alert.force, alert.snapshot_date, sent_via)
+            return {"sent_via": sent_via, "subject": alert.subject, "outbox_file": None}
+    path = write_outbox_file(alert.to_email(), lake_dir, alert.force, alert.snapshot_date, alert.kind)
+    log.info("%s alert for %s %s written to %s", alert.kind, alert.force, alert.snapshot_date, path)
+    return {"sent_via": "outbox", "subject": alert.subject, "outbox_file": str(path)}
+
+
+# --------------------------------------------------------------------------- the registrar's message
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    snapshot_date: dt.date
+    rates: dict[tuple[str, str], float | None]  # (dimension, group) -> recording rate
+    worklist_items: int
+    status: str  # PASSED / BREACHED / NOT EVALUATED
+
+
+def previous_run(settings: Settings, snapshot_date: dt.date) -> PreviousRun | None:
+    """The latest earlier snapshot of this force whose marts are in the lake, if any."""
+    earlier = sorted(
+        dt.date.fromisoformat(path.parent.name.removeprefix("snapshot_date="))
+        for path in Path(settings.lake_dir).glob(f"marts/recording_rates/force={settings.force}/snapshot_date=*/{lake.PART_FILE}")
+    )
+    earlier = [day for day in earlier if day < snapshot_date]
+    if not earlier:
+        return None
+    previous = earlier[-1]
+    rates = outputs.read_mart(settings.lake_dir, "recording_rates", settings.force, previous).to_pylist()
+    worklist_file = lake.mart_path(settings.lake_dir, "worklist", settings.force, previous)
+    gate_file = lake.reports_dir(settings.lake_dir, settings.force, previous) / "gate.json"
+    gate = lake.read_json(gate_file) if gate_file.exists() else None
+    return PreviousRun(
+        snapshot_date=previous,
+        rates={(row["dimension"], row["dimension_value"]): row["recording_rate"] for row in rates},
+        worklist_items=pq.read_metadata(worklist_file).num_rows if worklist_file.exists() else 0,
+        status="NOT EVALUATED" if gate is None else ("PASSED" if gate.get("passed") else "BREACHED"),
+    )
+
+
+def _points(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return "n/a"
+    return f"{(now - before) * 100:+.1f} points"
+
+
+def change_since_previous_run(verdict: Verdict, previous: PreviousRun | None) -> list[str]:
+    if previous is None:
+        return ["Change since the previous run: none to compare with (this is the force's first snapshot in the lake)."]
+    lines = [f"Change since the previous run (snapshot {previous.snapshot_date.isoformat()}, {previous.status}):"]
+    for line in verdict.rates:
+        label = "overall" if line.dimension == "overall" else f"{line.dimension} {line.group}"
+        before = previous.rates.get((line.dimension, line.group))
+        lines.append(f"  {label:<48} {percent(line.recording_rate):>6} (was {percent(before)}, "
+                     f"{_points(line.recording_rate, before)})")
+    change = verdict.worklist_items - previous.worklist_items
+    lines.append(f"  {'worklist items':<48} {verdict.worklist_items:>6} (was {previous.worklist_items}, {change:+d})")
+    return lines
+
+
+def build_registrar_alert(settings: Settings, snapshot_date: dt.date) -> Alert:
+    verdict = load_verdict(settings, snapshot_date)
+    worklist = outputs.read_mart(settings.lake_dir, "worklist", settings.force, snapshot_date)
+    top = worklist.slice(0, TOP_OF_WORKLIST).to_pylist()
+    overall = verdict.overall
+    headline = (
+        f"recording rate {overall.recording_rate * 100:.1f}%"
+        if overall is not None and overall.recording_rate is not None
+        else "no matured reports"
+    )
+    summary = verdict_text(verdict)
+    body = [
+        summary,
+        "",
+        *change_since_previous_run(verdict, previous_run(settings, snapshot_date)),
+        "",
+        f"Top {len(top)} of {worklist.num_rows} worklist items (references only):",
+    ]
+    for item in top:
+        body.append(
+            f"  P{item['priority']} {item['candidate_ref']:<22} {item['route']:<9} {item['crime_group'] or '':<30} "
+            f"{item['reason_codes']}"
+        )
+    body += ["", "The full worklist is attached as worklist.csv."]
+    if str(verdict.report_path) not in summary:
+        body.append(f"Report: {verdict.report_path}")
+    return Alert(
+        kind="registrar",
+        force=settings.force,
+        snapshot_date=snapshot_date,
+        subject=f"[cdi-monitor] {settings.force} {snapshot_date.isoformat()}: {verdict.status}, {headline}",
+        recipients=settings.alerts.registrar_recipients,
+        sender=settings.alerts.from_address,
+        body="\n".join(body),
+        attachments=(verdict.worklist_path,),
+    )
+
+
+def build_registrar_message(settings: Settings, snapshot_date: dt.date) -> EmailMessage:
+    return build_registrar_alert(settings, snapshot_date).to_email()
+
+
+def notify_registrar(settings: Settings, snapshot_date: dt.date, smtp: Transport | None = None) -> dict:
+    """Send the registrar's message (through ``smtp``, else ``$CDI_SMTP_URL``, else the outbox)."""
+    alert = build_registrar_alert(settings, snapshot_date)
+    return deliver(alert, smtp or smtp_target_from_environment(), settings.lake_dir)
+
+
+# --------------------------------------------------------------------------- the data engineers' message
+
+# Why a stage failed, in the words the on-call data engineer needs, by the error's type name (the
+# callback must not import the stages, and a name survives Airflow wrapping the error).
+CAUSES = {
+    "DataQualityError": "critical data-quality failure",
+    "ConfigurationError": "configuration error",
+    "AirflowTaskTimeout": "timed out (execution_timeout)",
+    "AirflowTaskTerminated": "terminated",
+}
+
+
+def error_chain(error: BaseException | None):
+    """The error, then what caused it, and so on (Airflow re-raises ours as its own)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def failure_cause(error: BaseException | str | None) -> tuple[str, str]:
+    """(cause in a few words, the error's own message) for a failed stage."""
+    if error is None:
+        return "failed without an error (killed, or marked failed by hand)", ""
+    if isinstance(error, str):
+        return "crash", error[:MAX_DETAIL_CHARACTERS]
+    errors = list(error_chain(error))
+    detail = next((str(e) for e in errors if str(e)), type(error).__name__)[:MAX_DETAIL_CHARACTERS]
+    for candidate in errors:
+        name = type(candidate).__name__
+        if name == "ExportFormatError":
+            missing = "export is missing" in str(candidate)
+            return ("missing or late export" if missing else "unreadable export"), detail
+        if name in CAUSES:
+            return CAUSES[name], detail
+    return f"crash ({type(errors[-1]).__name__})", detail
+
+
+NEXT_STEPS = {
+    "missing or late export": "Check that the export arrived in the landing folder, then clear the failed task to rerun it.",
+    "unreadable export": "Ask the source system's owner for a corrected export (the file, line and column are above), "
+                         "then clear the failed task.",
+    "critical data-quality failure": "See validation_raw.json in the reports folder and the quarantine partition; "
+                                     "no verdict was drawn from this snapshot.",
+}
+
+
+@dataclass(frozen=True)
+class FailedTask:
+    dag_id: str
+    task_id: str
+    run_id: str
+    force: str
+    snapshot_date: dt.date | None
+    try_number: int | None = None
+    max_tries: int | None = None
+    log_url: str | None = None
+
+
+def build_failure_alert(failed: FailedTask, error: BaseException | str | None, *, recipients: tuple[str, ...],
+                        sender: str) -> Alert:
+    cause, detail = failure_cause(error)
+    snapshot = failed.snapshot_date.isoformat() if failed.snapshot_date else "unknown"
+    attempts = f" (attempt {failed.try_number} of {failed.max_tries + 1})" if failed.try_number and failed.max_tries is not None else ""
+    body = [
+        f"cdi-monitor pipeline failure: {failed.force}, snapshot {snapshot}",
+        f"  Task:      {failed.task_id}{attempts}",
+        f"  Cause:     {cause}",
+        f"  Detail:    {detail}" if detail else "  Detail:    (none)",
+        f"  Pipeline:  {failed.dag_id}, run {failed.run_id}",
+    ]
+    if failed.log_url:
+        body.append(f"  Log:       {failed.log_url}")
+    body += [
+        "",
+        f"No verdict for {failed.force} on {snapshot} until this is fixed; other forces' results are unaffected.",
+        NEXT_STEPS.get(cause, "See the task's log, fix the cause, then clear the failed task to rerun it."),
+    ]
+    return Alert(
+        kind=f"failure_{failed.task_id}",
+        force=failed.force,
+        snapshot_date=failed.snapshot_date or dt.date.today(),
+        subject=f"[cdi-monitor] FAILED {failed.force} {snapshot}: {failed.task_id}: {cause}",
+        recipients=recipients,
+        sender=sender,
+        body="\n".join(body),
+    )
