@@ -116,10 +116,10 @@ def crime_data_integrity():
               retry_exponential_backoff=True, outlets=[RAW[source], QUARANTINE[source]], **PER_FORCE)
         def extract_source(force: str) -> dict:
             from pipelines import stages
-            from pipelines.airflow_support import force_run_context, record_partitions
+            from pipelines.airflow_support import force_run_context, record_partitions, source_database_url
 
             settings, snapshot_date = force_run_context(force)
-            extracted = stages.extract(settings, source, snapshot_date)
+            extracted = stages.extract(settings, source, snapshot_date, database_url=source_database_url(settings))
             record_partitions([RAW[source], QUARANTINE[source]], settings, snapshot_date)
             return extracted
 

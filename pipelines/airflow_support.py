@@ -166,6 +166,15 @@ def pseudonym_key_from_airflow() -> str | None:
     return connection.password if connection is not None and connection.password else None
 
 
+def source_database_url(settings: Settings) -> str | None:
+    """For a force whose source is a database: the URL of the Airflow connection named in
+    ``source.conn_id`` (default ``cdi_source_db``), else None (then ``$CDI_SOURCE_DB_URL``)."""
+    if settings.source.kind != "database":
+        return None
+    connection = _connection(settings.source.conn_id)
+    return connection.get_uri() if connection is not None else None
+
+
 def landing_and_lake(params: dict) -> tuple[Path, Path]:
     landing = params.get("landing_dir") or os.environ.get(LANDING_ENV) or DEFAULT_LANDING
     lake_dir = params.get("lake_dir") or os.environ.get(LAKE_ENV) or DEFAULT_LAKE

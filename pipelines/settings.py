@@ -59,6 +59,7 @@ TABLE_NAME_PATTERN = r"^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{
 class SourceSettings:
     kind: str = "csv"  # csv | database
     url_env: str = SOURCE_DB_URL_ENV
+    conn_id: str = "cdi_source_db"  # in Airflow: the connection holding the database URL
     tables: dict[str, str] = field(default_factory=lambda: {name: name for name in ("incidents", "crimes", "referrals")})
     batch_rows: int = 50_000
     statement_timeout_seconds: int = 600
@@ -85,10 +86,11 @@ def _source_settings(config: dict) -> SourceSettings:
             raise ConfigurationError(f"setting 'source.{name}' must be a whole number >= 1, got {value!r}")
         numbers[name] = value
     url_env = str(source.get("url_env", defaults.url_env))
+    conn_id = str(source.get("conn_id", defaults.conn_id))
     column_map = source.get("column_map")
     if column_map is not None and not (isinstance(column_map, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", column_map)):
         raise ConfigurationError(f"source.column_map must be the name of a file in config/column_maps, got {column_map!r}")
-    return SourceSettings(kind=kind, url_env=url_env, tables=tables, column_map=column_map, **numbers)
+    return SourceSettings(kind=kind, url_env=url_env, conn_id=conn_id, tables=tables, column_map=column_map, **numbers)
 
 
 @dataclass(frozen=True)

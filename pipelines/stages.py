@@ -38,8 +38,8 @@ def quality_dir(settings: Settings) -> Path:
     return lake.ensure_dir(settings.lake_dir / "quality" / f"force={settings.force}")
 
 
-def extract(settings: Settings, source: str, snapshot_date: dt.date) -> dict:
-    return extract_source(settings, source, snapshot_date).to_dict()
+def extract(settings: Settings, source: str, snapshot_date: dt.date, *, database_url: str | None = None) -> dict:
+    return extract_source(settings, source, snapshot_date, database_url=database_url).to_dict()
 
 
 def previous_row_count(settings: Settings, source: str, snapshot_date: dt.date) -> int | None:

@@ -80,3 +80,20 @@ def test_forces_from_configuration():
     assert parse_forces(" KNT, DBY,,KNT ") == ["KNT", "DBY"]
     with pytest.raises(ConfigurationError, match="'kent'"):
         parse_forces("KNT,kent")
+
+
+def test_a_database_source_takes_its_url_from_the_airflow_connection(monkeypatch, tmp_path):
+    """AIRFLOW_CONN_<ID> is how a deployment (or a secrets backend) hands the DAG a connection."""
+    from pipelines.airflow_support import source_database_url
+    from pipelines.settings import load_settings
+    from pipelines.sources.sql_source import create_source_engine
+
+    monkeypatch.setenv("AIRFLOW_CONN_CDI_SOURCE_DB", "postgresql://reader:s3cret@db.example:5432/rms")
+    database = load_settings("KNT", landing_dir=tmp_path, lake_dir=tmp_path, demo=True,
+                             overrides={"source": {"kind": "database"}})
+    url = source_database_url(database)
+    assert url == "postgres://reader:s3cret@db.example:5432/rms"  # Airflow's spelling of the scheme
+    engine = create_source_engine(url, database.source)  # creates no connection yet
+    assert (engine.url.drivername, engine.url.host, engine.url.database) == ("postgresql+psycopg", "db.example", "rms")
+    files = load_settings("KNT", landing_dir=tmp_path, lake_dir=tmp_path, demo=True)
+    assert source_database_url(files) is None
