@@ -420,7 +420,7 @@ def _generate_block(model: _Model, block: int) -> dict[str, dict[str, np.ndarray
     received = arrivals(office_shape, model.referral_rate)
     n_ref = len(received)
     discloses = rng.random(n_ref) < P.REFERRAL_DISCLOSES_SHARE
-    ref_truly = discloses & (rng.random(n_ref) < P.REFERRAL_DISCLOSURE_IS_CRIME_SHARE)
+    ref_truly = discloses & (rng.random(n_ref) < profile.referral_disclosure_accuracy)
     ref_group = _choice(rng, np.arange(model.n_groups), model.referral_group_mix, n_ref)
     ref_offence = book.offence_by_group.draw(rng, ref_group)
     ref_da = rng.random(n_ref) < model.referral_da_share[ref_group]

@@ -234,7 +234,8 @@ REPEAT_VICTIM_SHARE = 0.08
 
 # Referrals to public protection teams.
 REFERRAL_DISCLOSES_SHARE = 0.55
-REFERRAL_DISCLOSURE_IS_CRIME_SHARE = 0.95  # the rest: the team's Y was mistaken (innocent)
+# How often a team's "discloses an offence" is right is a trait of the force
+# (`Profile.referral_disclosure_accuracy`); the rest are innocent candidates on the referrals route.
 REFERRAL_OFFENCE_CODE_KNOWN_SHARE = 0.85
 REFERRAL_VICTIM_KNOWN_NON_DISCLOSING_SHARE = 0.7
 REFERRAL_SUBJECT_NAMED_SHARE = 0.9
@@ -337,6 +338,9 @@ class Profile:
     # it as a non-crime, and on the face of the log that looks like a downgrade. So this share is
     # what separates a force's screened rate from its true rate.
     not_a_crime_recorded_then_cancelled_share: float = 0.15
+    # Share of referrals marked as disclosing an offence that truly did: trained public-protection
+    # teams assess better, and the screened referrals route carries the rest as false positives.
+    referral_disclosure_accuracy: float = 0.95
     region: str = "generic"
     source: str = ""
 
@@ -380,6 +384,7 @@ _PUBLISHED = {
                 group_rates={SEXUAL: 0.985},
                 late_share=0.04,
                 not_a_crime_recorded_then_cancelled_share=0.85,
+                referral_disclosure_accuracy=0.99,
                 region="kent",
                 source="HMICFRS crime data integrity re-inspection of Kent Police, 2018",
             ),
@@ -431,6 +436,7 @@ _PUBLISHED = {
                 recording_rate=0.99,
                 late_share=0.02,
                 not_a_crime_recorded_then_cancelled_share=0.95,
+                referral_disclosure_accuracy=0.995,
                 region="generic",
                 source="assumption",
             ),
