@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines import lake, outputs
+from pipelines.reconcile import wilson
 from pipelines.settings import Settings
 
 Z_95 = 1.959964
@@ -193,15 +194,6 @@ def draw_sample(settings: Settings, snapshot_date: dt.date, *, seed: int = 1,
 
 
 # ------------------------------------------------------------------------------------- ingest
-def _wilson(k: float, n: float) -> tuple[float | None, float | None]:
-    if n <= 0:
-        return None, None
-    p = k / n
-    centre = p + Z_95**2 / (2 * n)
-    spread = Z_95 * math.sqrt(p * (1 - p) / n + Z_95**2 / (4 * n * n))
-    return max(0.0, (centre - spread) / (1 + Z_95**2 / n)), min(1.0, (centre + spread) / (1 + Z_95**2 / n))
-
-
 def _whole(value: str, default: int, name: str) -> int:
     if value.strip() == "":
         return default
@@ -264,7 +256,7 @@ def audited_rates(verdicts: list[dict], plan: dict) -> list[dict]:
         due = sum(row["crimes_due"] for row in rows)
         recorded = sum(row["crimes_recorded"] for row in rows)
         rate = recorded / due if due else None
-        lower, upper = _wilson(recorded, due)
+        lower, upper = wilson(recorded, due)
         results.append({"dimension": "stratum", "dimension_value": stratum, "reports_audited": len(rows),
                         "judged_crimes": sum(1 for row in rows if row["verdict"] == "CRIME"),
                         "crimes_due": due, "crimes_recorded": recorded,

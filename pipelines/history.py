@@ -454,13 +454,6 @@ def changes_since_previous(
     return Changes(previous, rate_changes, restated, candidates)
 
 
-def wilson(successes: int, trials: int) -> tuple[float | None, float | None]:
-    """The 95% Wilson interval of successes/trials, from the project's one SQL definition."""
-    with _connection() as connection:
-        return connection.execute("select wilson_lower($k, $n), wilson_upper($k, $n)",
-                                  {"k": successes, "n": trials}).fetchone()
-
-
 # Worklist items of the view's days, each from the snapshot that settles its report day. Newer
 # worklists carry their report day; older ones take it from candidate_outcomes.
 WORKLIST_WITH_REPORT_DAY = """

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pyarrow.parquet as pq
 
-from pipelines import lake, outputs
+from pipelines import history, lake, outputs
 from pipelines.settings import ConfigurationError, Settings
 from pipelines.verdict import Verdict, load_verdict, percent, verdict_text
 
@@ -189,14 +189,9 @@ class PreviousRun:
 
 def previous_run(settings: Settings, snapshot_date: dt.date) -> PreviousRun | None:
     """The latest earlier snapshot of this force whose marts are in the lake, if any."""
-    earlier = sorted(
-        dt.date.fromisoformat(path.parent.name.removeprefix("snapshot_date="))
-        for path in Path(settings.lake_dir).glob(f"marts/recording_rates/force={settings.force}/snapshot_date=*/{lake.PART_FILE}")
-    )
-    earlier = [day for day in earlier if day < snapshot_date]
-    if not earlier:
+    previous = history.previous_snapshot(settings.lake_dir, settings.force, snapshot_date)
+    if previous is None:
         return None
-    previous = earlier[-1]
     rates = outputs.read_mart(settings.lake_dir, "recording_rates", settings.force, previous).to_pylist()
     worklist_file = lake.mart_path(settings.lake_dir, "worklist", settings.force, previous)
     gate_file = lake.reports_dir(settings.lake_dir, settings.force, previous) / "gate.json"

@@ -141,6 +141,16 @@ def parameters_used(text: str, parameters: dict[str, object]) -> dict[str, objec
     return {name: parameters[name] for name in sorted(set(PARAMETER.findall(LINE_COMMENT.sub("", text))))}
 
 
+def wilson(successes: float, trials: float) -> tuple[float | None, float | None]:
+    """The 95% Wilson interval of successes/trials, from the project's one definition
+    (sql/macros/wilson_interval.sql), for Python callers that have counts, not tables."""
+    with open_connection() as connection:
+        run_sql_file(connection, "macros/wilson_interval.sql", {})
+        return connection.execute(
+            "select wilson_lower($k, $n), wilson_upper($k, $n)", {"k": float(successes), "n": float(trials)}
+        ).fetchone()
+
+
 def run_sql_file(connection: duckdb.DuckDBPyConnection, relative_path: str, parameters: dict[str, object]) -> None:
     """Run one SQL file; a query file becomes a table named after the file."""
     text = (SQL_DIR / relative_path).read_text(encoding="utf-8")

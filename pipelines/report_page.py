@@ -15,6 +15,7 @@ import html
 from dataclasses import dataclass, field
 
 from pipelines import charts, history
+from pipelines.reconcile import wilson
 from pipelines.verdict import RateLine, percent, unrecorded_a_year, whole_number
 
 WORKLIST_ROWS_OPEN = 25
@@ -352,7 +353,7 @@ def _timeliness_section(page: ReportPage) -> str:
     for line in lines:
         low = high = None
         if line.recorded_within_24h is not None and line.recorded:
-            low, high = history.wilson(line.recorded_within_24h, line.recorded)
+            low, high = wilson(line.recorded_within_24h, line.recorded)
         required = page.min_share_within_24h if line.dimension == "overall" else None
         slow = required is not None and line.share_within_24h < required
         bars.append(charts.Bar(
