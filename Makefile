@@ -18,10 +18,12 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) AIRFLOW__CORE__DAGS_FOLDER=$(CUR
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__PARALLELISM=4 \
 	CDI_LANDING_DIR=$(DEMO_DIR)/landing CDI_LAKE_DIR=$(DEMO_DIR)/lake CDI_DEMO=true CDI_FORCES=$(DEMO_FORCE)
 
-.PHONY: help install demo test test-fast bench lock clean
+.PHONY: help install demo backfill test test-fast bench lock clean
 
 help:
 	@echo "make demo    run the daily integrity DAG on a simulated force and print the verdict"
+	@echo "make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD [FORCE=KNT LAKE=... LANDING=... PERIOD_EXPORT=...]"
+	@echo "             reconcile every snapshot date of a period (default: the demo's lake and landing)"
 	@echo "make test    run the whole test suite"
 	@echo "make bench   run the benchmarks (figures go to bench/results and the README)"
 	@echo "make lock    re-resolve requirements.in into requirements.lock"
@@ -49,6 +51,17 @@ demo: $(INSTALLED) $(AIRFLOW_HOME_DIR)/airflow.db
 		echo "airflow dags test exit code: $$? (1 = the run failed, as it must on a breach)"
 	@$(CDI) verdict --force $(DEMO_FORCE) --date $(DEMO_DATE) --lake $(DEMO_DIR)/lake; rc=$$?; \
 		if [ $$rc -gt 1 ]; then tail -n 40 $(DEMO_DIR)/airflow-dags-test.log; exit $$rc; fi
+
+# Backfill a period (cdi backfill); by default the demo's force, landing and lake.
+FORCE ?= $(DEMO_FORCE)
+LAKE ?= $(DEMO_DIR)/lake
+LANDING ?= $(DEMO_DIR)/landing
+BACKFILL_FLAGS ?= $(if $(PERIOD_EXPORT),--period-export $(PERIOD_EXPORT),--landing $(LANDING)) \
+	$(if $(filter $(LAKE),$(DEMO_DIR)/lake),--demo)
+
+backfill: $(INSTALLED)
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD [FORCE= LAKE= LANDING= PERIOD_EXPORT=]"; exit 2; }
+	$(CDI) backfill --force $(FORCE) --from $(FROM) --to $(TO) --lake $(LAKE) $(BACKFILL_FLAGS)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

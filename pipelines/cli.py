@@ -42,6 +42,29 @@ examples:
   cdi report --force KNT --from 2024-01-01 --to 2024-06-30 --lake /data/lake
   cdi report --force KNT --from 2024-04-01 --to 2024-06-25 --lake var/lake --out inspection/report.html
   cdi report --force KNT --from 2024-01-01 --to 2024-03-31 --lake var/lake --as-of 2024-04-15""",
+    "audit": """examples:
+  cdi audit sample --force KNT --date 2024-06-28 --lake var/lake --seed 3
+  cdi audit sample --force KNT --date 2024-06-28 --lake var/lake --violence-half-width 0.03
+  cdi audit ingest --force KNT --date 2024-06-28 --lake var/lake --verdicts audit_sample_filled.csv""",
+    "backfill": """what it writes:
+  For every snapshot date from --from to --to, what the daily run's reconcile stage writes (the
+  marts and the reconcile manifest, in the same partitions), in one process and one DuckDB
+  connection. No gates, reports or alerts per date: `cdi report --from --to` reports the period.
+
+where from:
+  archived daily snapshots (default): the raw partitions in --lake, as daily runs left them;
+    dates missing from the lake are extracted first from --landing's daily exports. The marts
+    are exactly those day-by-day runs give.
+  --period-export DIR: one export per source, DIR/<FORCE>/<source>_<date>.csv, covering the
+    period and the first date's lookback window, taken on --export-date (default --to). Each
+    date's snapshot is worked out from the records' own times; records deleted, or calls
+    re-closed, during the period show in their final state.
+
+examples:
+  cdi backfill --force KNT --from 2024-01-01 --to 2024-06-30 --lake /data/lake
+  CDI_PSEUDONYM_KEY=... cdi backfill --force KNT --from 2024-01-01 --to 2024-12-31 --lake /data/lake \\
+      --period-export /data/handover --export-date 2025-01-01
+  cdi backfill --force KNT --from 2024-06-01 --to 2024-06-28 --landing var/landing --lake var/lake --demo""",
 }
 
 
@@ -151,6 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default <lake>/reports/force=<F>/period=<from>_<to>/report.html)")
     report.add_argument("--as-of", dest="as_of", type=_date, help="read only runs dated on or before this date")
 
+    backfill = command("backfill", "reconcile every snapshot date of a period in one pass, writing the daily partitions")
+    force_option(backfill)
+    backfill.add_argument("--from", dest="start", type=_date, required=True, help="first snapshot date")
+    backfill.add_argument("--to", dest="end", type=_date, required=True, help="last snapshot date")
+    lake_option(backfill)
+    backfill.add_argument("--landing", type=Path,
+                          help="landing folder of daily exports, for dates missing from the lake")
+    backfill.add_argument("--period-export", dest="period_export", type=Path,
+                          help="folder holding a period export (<FORCE>/<source>_<date>.csv) to backfill from")
+    backfill.add_argument("--export-date", dest="export_date", type=_date,
+                          help="the date the period export was taken on (its file names; default --to)")
+    backfill.add_argument("--demo", action="store_true", help="simulated data: allow the built-in pseudonymisation key")
+
     audit = command("audit", "draw a random audit sample of a run's candidates, or take the auditors' verdicts back")
     audit.add_argument("action", choices=("sample", "ingest"), help="sample: draw and write audit_sample.csv; "
                        "ingest: read the filled-in sample and report audited rates")
@@ -253,6 +289,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_BREACHED if result["status"] == "BREACHED" else EXIT_PASSED
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from pipelines.backfill import backfill, snapshot_dates
+    from pipelines.settings import load_settings
+
+    if args.export_date is not None and args.period_export is None:
+        raise ValueError("--export-date goes with --period-export")
+    extracting = args.landing is not None or args.period_export is not None
+    settings = load_settings(args.force, landing_dir=args.landing or ".", lake_dir=args.lake, demo=args.demo,
+                             need_key=extracting)
+    with _progress_bar(len(snapshot_dates(args.start, args.end)), f"backfill {args.force}") as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total  # extraction steps are known only once the lake has been looked at
+            bar.update(done - bar.n)
+
+        result = backfill(settings, args.start, args.end, period_landing=args.period_export,
+                          export_date=args.export_date, progress=advance)
+    print(f"cdi-monitor backfill for {args.force}: {result.dates} snapshot dates, {args.start} to {args.end}, "
+          f"from {result.input}, in {result.seconds:.1f} s")
+    if result.extracted_dates:
+        print(f"  Extracted first from daily exports: {len(result.extracted_dates)} date(s)")
+    for source, extracted in result.period_extracts.items():
+        print(f"  Period export {source}: {extracted['rows_accepted']} rows accepted, "
+              f"{extracted['rows_quarantined']} quarantined ({extracted['quarantine_partition']})")
+    print("  Rows written: " + ", ".join(f"{mart} {rows}" for mart, rows in result.mart_rows.items()))
+    print(f"  Next: cdi report --force {args.force} --from {args.start} --to {args.end} --lake {args.lake}")
+    return EXIT_PASSED
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from pipelines import audit
     from pipelines.settings import load_settings
@@ -276,7 +341,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
-COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict, "report": cmd_report, "audit": cmd_audit}
+COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict, "report": cmd_report,
+            "backfill": cmd_backfill, "audit": cmd_audit}
 
 
 def _configure_output(debug: bool, verbose: bool) -> None:

@@ -402,8 +402,37 @@ def extract_source(settings: Settings, source: str, snapshot_date: dt.date, *,
         from pipelines.sources.sql_source import extract_from_database  # SQLAlchemy only when used
 
         return extract_from_database(settings, source, snapshot_date, url=database_url)
+    return extract_csv_export(
+        settings, source, snapshot_date,
+        export_file=export_path(settings, source, snapshot_date),
+        raw_file=lake.raw_path(settings.lake_dir, source, settings.force, snapshot_date),
+        quarantine_file=lake.quarantine_path(settings.lake_dir, source, settings.force, snapshot_date),
+        manifest_file=lake.manifest_path(settings.lake_dir, "extract", source, settings.force, snapshot_date),
+    )
+
+
+def extract_period_export(settings: Settings, source: str, first: dt.date, last: dt.date, export_file: Path,
+                          export_date: dt.date) -> ExtractResult:
+    """Extract a period export (one file per source covering a whole period, in its state at
+    ``export_date``'s cut-off) into the lake's partition for the period ``first`` to ``last``,
+    with the same typing, quarantine and pseudonymisation as a daily export."""
+    if settings.pseudonym_key is None:
+        raise ValueError("extraction needs the pseudonymisation key; these settings were loaded without one")
+    return extract_csv_export(
+        settings, source, export_date,
+        export_file=export_file,
+        raw_file=lake.period_raw_path(settings.lake_dir, source, settings.force, first, last),
+        quarantine_file=lake.period_quarantine_path(settings.lake_dir, source, settings.force, first, last),
+        manifest_file=lake.period_manifest_path(settings.lake_dir, "extract", source, settings.force, first, last),
+    )
+
+
+def extract_csv_export(settings: Settings, source: str, snapshot_date: dt.date, *, export_file: Path,
+                       raw_file: Path, quarantine_file: Path, manifest_file: Path) -> ExtractResult:
+    """Read, type and pseudonymise one CSV export taken at ``snapshot_date``'s cut-off; write its
+    accepted rows, its quarantined rows (with their reasons) and its manifest where told."""
     contract = SOURCES[source]
-    path = export_path(settings, source, snapshot_date)
+    path = export_file
     column_map = _column_map(settings, source)
     if column_map is None:
         export = read_export(path, contract)
@@ -417,10 +446,8 @@ def extract_source(settings: Settings, source: str, snapshot_date: dt.date, *,
         raise AssertionError(
             f"{path}: {export.rows_in} rows in but {accepted.num_rows} accepted + {quarantined.num_rows} quarantined"
         )
-    raw_file = lake.write_parquet(accepted, lake.raw_path(settings.lake_dir, source, settings.force, snapshot_date))
-    quarantine_file = lake.write_parquet(
-        quarantined, lake.quarantine_path(settings.lake_dir, source, settings.force, snapshot_date)
-    )
+    raw_file = lake.write_parquet(accepted, raw_file)
+    quarantine_file = lake.write_parquet(quarantined, quarantine_file)
     result = ExtractResult(
         source=source,
         force=settings.force,
@@ -435,7 +462,7 @@ def extract_source(settings: Settings, source: str, snapshot_date: dt.date, *,
         raw_partition=str(raw_file),
         quarantine_partition=str(quarantine_file),
     )
-    lake.write_json(result.to_dict(), lake.manifest_path(settings.lake_dir, "extract", source, settings.force, snapshot_date))
+    lake.write_json(result.to_dict(), manifest_file)
     log.info(
         "extracted %s for %s %s: %d rows in, %d accepted, %d quarantined",
         source, settings.force, snapshot_date, result.rows_in, result.rows_accepted, result.rows_quarantined,

@@ -4,6 +4,10 @@
     <lake>/quarantine/<source>/force=<F>/snapshot_date=<D>/part-0.parquet
     <lake>/marts/<mart>/force=<F>/snapshot_date=<D>/part-0.parquet
     <lake>/manifests/<stage>/force=<F>/snapshot_date=<D>/<name>.json
+    <lake>/raw/<source>/force=<F>/period=<first>_<last>/part-0.parquet
+    <lake>/quarantine/<source>/force=<F>/period=<first>_<last>/part-0.parquet
+                                          a period export (cdi backfill), kept apart from the
+                                          daily snapshots it stands in for
     <lake>/reports/force=<F>/snapshot_date=<D>/{report.html, worklist.csv, ...}
     <lake>/outbox/                        alerts written as .eml when no SMTP server is configured
 
@@ -52,6 +56,22 @@ def partition_dir(lake: Path, area: str, dataset: str | None, force: str, snapsh
     if dataset:
         base = base / dataset
     return base / f"force={force}" / f"snapshot_date={snapshot_date.isoformat()}"
+
+
+def period_dir(lake: Path, area: str, dataset: str, force: str, first: dt.date, last: dt.date) -> Path:
+    return Path(lake) / area / dataset / f"force={force}" / f"period={first.isoformat()}_{last.isoformat()}"
+
+
+def period_raw_path(lake: Path, source: str, force: str, first: dt.date, last: dt.date) -> Path:
+    return period_dir(lake, "raw", source, force, first, last) / PART_FILE
+
+
+def period_quarantine_path(lake: Path, source: str, force: str, first: dt.date, last: dt.date) -> Path:
+    return period_dir(lake, "quarantine", source, force, first, last) / PART_FILE
+
+
+def period_manifest_path(lake: Path, stage: str, name: str, force: str, first: dt.date, last: dt.date) -> Path:
+    return period_dir(lake, "manifests", stage, force, first, last) / f"{name}.json"
 
 
 def raw_path(lake: Path, source: str, force: str, snapshot_date: dt.date) -> Path:

@@ -202,10 +202,19 @@ def register_inputs(connection: duckdb.DuckDBPyConnection, raw_files: dict[str, 
             connection.read_parquet(str(previous_raw_files[source]), file_row_number=True).create_view(f"prev_raw_{source}")
         else:
             connection.execute(f"create or replace view prev_raw_{source} as select * from raw_{source} where false")
-    if previous_daily_rates is not None and previous_daily_rates.exists():
-        connection.read_parquet(str(previous_daily_rates)).create_view("previous_daily_recording_rates")
+    register_previous_daily_rates(connection, previous_daily_rates)
+    register_reference_lists(connection)
+
+
+def register_previous_daily_rates(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+    """The previous snapshot's daily_recording_rates partition (an empty stand-in when none)."""
+    if path is not None and path.exists():
+        connection.read_parquet(str(path)).create_view("previous_daily_recording_rates")
     else:
         connection.execute(f"create or replace view previous_daily_recording_rates as {NO_PREVIOUS_DAILY_RATES}")
+
+
+def register_reference_lists(connection: duckdb.DuckDBPyConnection) -> None:
     for name in REFERENCE_LISTS:
         connection.read_csv(str(reference_path(name)), header=True).create_view(f"ref_{name}")
 
@@ -238,7 +247,6 @@ def reconcile_snapshot(settings: Settings, snapshot_date: dt.date) -> ReconcileR
     if missing:
         raise FileNotFoundError(f"raw partitions missing for {settings.force} {snapshot_date}: {', '.join(missing)}")
     previous = previous_snapshot(settings.lake_dir, settings.force, snapshot_date)
-    parameters = sql_parameters(settings, snapshot_date, previous)
     with open_connection() as connection:
         register_inputs(
             connection,
@@ -246,11 +254,19 @@ def reconcile_snapshot(settings: Settings, snapshot_date: dt.date) -> ReconcileR
             raw_files(settings.lake_dir, settings.force, previous) if previous else None,
             lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous) if previous else None,
         )
-        row_counts = build_marts(connection, parameters)
-        written = {
-            mart: str(write_mart(connection, mart, lake.mart_path(settings.lake_dir, mart, settings.force, snapshot_date)))
-            for mart in MARTS
-        }
+        return reconcile_registered(connection, settings, snapshot_date, previous)
+
+
+def reconcile_registered(connection: duckdb.DuckDBPyConnection, settings: Settings, snapshot_date: dt.date,
+                         previous: dt.date | None) -> ReconcileResult:
+    """Run the rules over the inputs `register_inputs` (or a backfill) exposed in ``connection``,
+    write the snapshot's marts and its manifest; return what was written."""
+    parameters = sql_parameters(settings, snapshot_date, previous)
+    row_counts = build_marts(connection, parameters)
+    written = {
+        mart: str(write_mart(connection, mart, lake.mart_path(settings.lake_dir, mart, settings.force, snapshot_date)))
+        for mart in MARTS
+    }
     result = ReconcileResult(
         force=settings.force,
         snapshot_date=snapshot_date.isoformat(),

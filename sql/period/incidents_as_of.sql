@@ -1,0 +1,76 @@
+-- A period export seen as the daily snapshot of $snapshot_date: what the call-handling system
+-- held at that snapshot's cut-off ($as_of), worked out from each record's own times.
+-- Rule (snapshots, source-exports.md): a snapshot holds every record created or updated in the
+-- lookback window before its cut-off (from $window_start), in its state at the cut-off.
+-- An incident last updated before the cut-off is shown as exported. One updated later is shown
+-- as it stood then:
+--   - created after the cut-off: not in the system yet;
+--   - closed after the cut-off: still open (no closing code, no closing time);
+--   - a crime reference is entered on the log when the crime is recorded, so references to
+--     crimes recorded after the cut-off are not there yet (references to crimes the export does
+--     not hold are kept: when they were entered is unknown);
+--   - last updated at the latest of these times before the cut-off.
+-- A period export cannot show what the period erased: records deleted at source, or closing
+-- codes changed after closing, appear in their final state (daily snapshots show both).
+with
+
+held_then as (
+    select * from period_incidents where created_at < $as_of
+),
+
+unchanged_since as (
+    select * from held_then where updated_at < $as_of
+),
+
+changed_since as (
+    select * from held_then where updated_at >= $as_of
+),
+
+crime_recorded as (
+    select crime_ref, recorded_at from period_crimes
+),
+
+entered_references as (
+    select
+        changed.file_row_number,
+        list(changed.crime_ref order by changed.position)
+            filter (where crime_recorded.recorded_at is null or crime_recorded.recorded_at < $as_of) as crime_refs,
+        max(crime_recorded.recorded_at) filter (where crime_recorded.recorded_at < $as_of) as last_entered_at,
+    from (
+        select file_row_number, unnest(crime_refs) as crime_ref, generate_subscripts(crime_refs, 1) as position
+        from changed_since
+    ) as changed
+    left join crime_recorded on crime_recorded.crime_ref = changed.crime_ref
+    group by changed.file_row_number
+),
+
+as_it_stood as (
+    select
+        changed_since.* replace (
+            case when changed_since.closed_at < $as_of then changed_since.closing_code end as closing_code,
+            case when changed_since.closed_at < $as_of then changed_since.closed_at end as closed_at,
+            entered_references.crime_refs as crime_refs,
+            greatest(
+                changed_since.created_at,
+                case when changed_since.closed_at < $as_of then changed_since.closed_at end,
+                entered_references.last_entered_at
+            ) as updated_at
+        ),
+    from changed_since
+    left join entered_references using (file_row_number)
+),
+
+final as (
+    select * from unchanged_since
+    union all by name
+    select * from as_it_stood
+)
+
+-- Numbered from 0 in file order, as a daily snapshot's rows are (the rules use the number as
+-- an id that runs below the row count); and the partition columns a daily file carries.
+select
+    * replace (row_number() over (order by file_row_number) - 1 as file_row_number),
+    cast($force_code as varchar) as force,
+    cast($snapshot_date as date) as snapshot_date,
+from final
+where updated_at >= $window_start
