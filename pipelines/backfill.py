@@ -1,10 +1,12 @@
-"""`cdi backfill`: reconcile every snapshot date of a period in one process and one DuckDB connection.
+"""`cdi backfill`: reconcile every snapshot date of a period in one command, on every CPU.
 
 Backfilling is how a data engineer rebuilds history: after a rule changes, for the weeks an
 outage skipped, or when a force joins with a year of records. It writes exactly what the daily
 run's reconcile stage writes for each date (the seven marts and the reconcile manifest, in the
 same partitions), so reports, trends and gates read a backfilled date like any other. It does not
 validate, gate, report or alert for each date: `cdi report --from --to` reports the period.
+The dates are shared among worker processes in consecutive runs (see `backfill`), each with
+its own DuckDB connection that stays open, with the period's data in memory, for its whole run.
 
 Two ways in:
 
@@ -29,10 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from queue import Empty
 
 import duckdb
 
@@ -59,6 +65,7 @@ class BackfillResult:
     extracted_dates: list[str] = field(default_factory=list)  # dates extracted from daily exports first
     period_extracts: dict[str, dict] = field(default_factory=dict)  # source -> the period export's extract summary
     mart_rows: dict[str, int] = field(default_factory=dict)  # mart -> rows written over all dates
+    jobs: int = 1
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -72,24 +79,132 @@ def snapshot_dates(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def backfill(settings: Settings, first: dt.date, last: dt.date, *, period_landing: Path | None = None,
-             export_date: dt.date | None = None, progress: Progress | None = None) -> BackfillResult:
+             export_date: dt.date | None = None, jobs: int | None = None,
+             progress: Progress | None = None) -> BackfillResult:
     """Reconcile every snapshot date from ``first`` to ``last`` (inclusive) and write its marts.
 
     period_landing: a folder holding a period export (``<folder>/<force>/<source>_<export_date>.csv``,
     taken at ``export_date``'s cut-off, by default ``last``'s); None reconciles the archived daily
     snapshots (extracting missing dates from ``settings.landing_dir``).
+    jobs: worker processes (default: one per CPU). The period is cut into consecutive runs of
+    dates, one per worker; each worker first works out the date before its run (without writing
+    it) so that its first date is compared with what the previous worker writes: the marts do not
+    depend on ``jobs``.
     """
     started = time.perf_counter()
     dates = snapshot_dates(first, last)
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(dates)))
     if period_landing is None:
-        result = _from_daily_snapshots(settings, dates, progress)
+        result, to_extract = _daily_snapshots_to_extract(settings, dates)
+        ticker = _Ticker(progress, len(to_extract) + len(dates))
+        _run_parallel(_extract_daily_exports, [(settings, day) for day in to_extract], jobs, ticker)
+        period_files = None
     else:
-        result = _from_period_export(settings, dates, Path(period_landing), export_date or last, progress)
+        ticker = _Ticker(progress, len(SOURCE_NAMES) + len(dates))
+        result, period_files = _extract_period_export(settings, dates, Path(period_landing), export_date or last,
+                                                       jobs, ticker)
+    runs = _consecutive_runs(dates, jobs)
+    threads = max(1, (os.cpu_count() or 1) // len(runs))
+    for counts in _run_parallel(_reconcile_run, [(settings, run, period_files, index > 0, threads)
+                                                for index, run in enumerate(runs)], jobs, ticker):
+        for mart, rows in counts.items():
+            result.mart_rows[mart] = result.mart_rows.get(mart, 0) + rows
     result.seconds = round(time.perf_counter() - started, 2)
+    result.jobs = jobs
     lake.write_json(result.to_dict(),
                     lake.period_manifest_path(settings.lake_dir, "backfill", "backfill", settings.force, first, last))
     log.info("backfilled %s %s to %s from %s in %.1f s", settings.force, first, last, result.input, result.seconds)
     return result
+
+
+def _consecutive_runs(dates: list[dt.date], count: int) -> list[list[dt.date]]:
+    size, extra = divmod(len(dates), count)
+    runs, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        runs.append(dates[start:end])
+        start = end
+    return [run for run in runs if run]
+
+
+# --- Workers ---------------------------------------------------------------------------------------
+class _Ticker:
+    """Counts finished steps (an extracted date or source, a reconciled date) for the progress callback."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def tick(self, steps: int = 1) -> None:
+        self.done += steps
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+_worker_queue = None  # in a worker process: where it reports each finished step
+
+
+def _worker_init(queue) -> None:
+    global _worker_queue
+    _worker_queue = queue
+    lake.restrict_new_files_to_owner()
+
+
+def _step_done() -> None:
+    if _worker_queue is not None:
+        _worker_queue.put(1)
+
+
+def _run_parallel(function, argument_lists: list[tuple], jobs: int, ticker: _Ticker) -> list:
+    """``function(*arguments)`` for each argument list, in up to ``jobs`` fresh processes (one
+    process: in this one); results in order. Steps the workers finish advance ``ticker`` as they
+    happen. The first failure cancels what has not started and is raised."""
+    if not argument_lists:
+        return []
+    if jobs == 1 or len(argument_lists) == 1:
+        global _worker_queue
+        queue = _InlineQueue(ticker)
+        _worker_queue = queue
+        try:
+            return [function(*arguments) for arguments in argument_lists]
+        finally:
+            _worker_queue = None
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB's threads
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        with ProcessPoolExecutor(max_workers=min(jobs, len(argument_lists)), mp_context=context,
+                                 initializer=_worker_init, initargs=(queue,)) as pool:
+            futures = [pool.submit(function, *arguments) for arguments in argument_lists]
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                _drain(queue, ticker)
+                failed = [future for future in finished if future.exception() is not None]
+                if failed:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise failed[0].exception()
+            _drain(queue, ticker)
+            return [future.result() for future in futures]
+
+
+class _InlineQueue:
+    def __init__(self, ticker: _Ticker) -> None:
+        self.ticker = ticker
+
+    def put(self, steps: int) -> None:
+        self.ticker.tick(steps)
+
+
+def _drain(queue, ticker: _Ticker) -> None:
+    steps = 0
+    while True:
+        try:
+            steps += queue.get_nowait()
+        except Empty:
+            break
+    if steps:
+        ticker.tick(steps)
 
 
 # --- Archived daily snapshots --------------------------------------------------------------------
@@ -101,7 +216,7 @@ def _has_daily_exports(settings: Settings, day: dt.date) -> bool:
     return all(export_path(settings, source, day).exists() for source in SOURCE_NAMES)
 
 
-def _dates_to_extract(settings: Settings, dates: list[dt.date]) -> list[dt.date]:
+def _daily_snapshots_to_extract(settings: Settings, dates: list[dt.date]) -> tuple[BackfillResult, list[dt.date]]:
     """Dates missing from the lake; refuse the whole backfill, before any work, if one of them has
     no daily exports either (a period with holes would be reported as if it were whole)."""
     to_extract = [day for day in dates if not _has_raw_partitions(settings, day)]
@@ -114,37 +229,24 @@ def _dates_to_extract(settings: Settings, dates: list[dt.date]) -> list[dt.date]
             f"{settings.lake_dir / 'raw'} nor daily exports in {settings.landing_dir / settings.force}: {shown}{more}"
             " (a period export? use --period-export)"
         )
-    return to_extract
-
-
-def _from_daily_snapshots(settings: Settings, dates: list[dt.date], progress: Progress | None) -> BackfillResult:
-    to_extract = _dates_to_extract(settings, dates)
     result = BackfillResult(settings.force, dates[0].isoformat(), dates[-1].isoformat(), "archived daily snapshots",
                             len(dates), extracted_dates=[day.isoformat() for day in to_extract])
-    steps, done = len(to_extract) + len(dates), 0
-    for day in to_extract:
-        for source in SOURCE_NAMES:
-            extract_source(settings, source, day)
-        done += 1
-        _report(progress, done, steps)
-    with reconcile.open_connection() as connection:
-        for day in dates:
-            previous = reconcile.previous_snapshot(settings.lake_dir, settings.force, day)
-            reconcile.register_inputs(
-                connection,
-                reconcile.raw_files(settings.lake_dir, settings.force, day),
-                reconcile.raw_files(settings.lake_dir, settings.force, previous) if previous else None,
-                lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous) if previous else None,
-            )
-            _count(result, reconcile.reconcile_registered(connection, settings, day, previous))
-            done += 1
-            _report(progress, done, steps)
-    return result
+    return result, to_extract
+
+
+def _extract_daily_exports(settings: Settings, day: dt.date) -> None:
+    for source in SOURCE_NAMES:
+        extract_source(settings, source, day)
+    _step_done()
 
 
 # --- A period export -----------------------------------------------------------------------------
-def _from_period_export(settings: Settings, dates: list[dt.date], period_landing: Path, export_date: dt.date,
-                        progress: Progress | None) -> BackfillResult:
+def period_export_path(settings: Settings, source: str, period_landing: Path, export_date: dt.date) -> Path:
+    return Path(period_landing) / settings.force / SOURCES[source].file_name(export_date.isoformat())
+
+
+def _extract_period_export(settings: Settings, dates: list[dt.date], period_landing: Path, export_date: dt.date,
+                           jobs: int, ticker: _Ticker) -> tuple[BackfillResult, dict[str, Path]]:
     first, last = dates[0], dates[-1]
     if export_date < last:
         raise ValueError(f"the period export of {export_date} cannot show snapshot dates after it (the period ends {last})")
@@ -154,48 +256,31 @@ def _from_period_export(settings: Settings, dates: list[dt.date], period_landing
         raise FileNotFoundError(f"{settings.force}: the period export is incomplete, missing {', '.join(missing)} "
                                 f"(a period export is named after the snapshot date it was taken on, {export_date})")
     result = BackfillResult(settings.force, first.isoformat(), last.isoformat(), "period export", len(dates))
-    steps, done = len(SOURCE_NAMES) + len(dates), 0
-    period_files = {}
-    for source in SOURCE_NAMES:
-        extracted = extract_period_export(settings, source, first, last,
-                                          period_export_path(settings, source, period_landing, export_date), export_date)
-        result.period_extracts[source] = extracted.to_dict()
-        period_files[source] = Path(extracted.raw_partition)
-        done += 1
-        _report(progress, done, steps)
+    extracted = _run_parallel(_extract_period_source, [(settings, source, first, last, path, export_date)
+                                                       for source, path in zip(SOURCE_NAMES, files)], jobs, ticker)
+    result.period_extracts = {source: summary for source, summary in zip(SOURCE_NAMES, extracted)}
+    period_files = {source: Path(summary["raw_partition"]) for source, summary in result.period_extracts.items()}
     with reconcile.open_connection() as connection:
-        reconcile.register_reference_lists(connection)
         load_period_export(connection, period_files)
         _check_period_covers(connection, settings, first)
-        previous = first - dt.timedelta(days=1)
-        snapshot_as_of(connection, settings, previous)
-        for day in dates:
-            snapshot_as_of(connection, settings, day)
-            _point_views(connection, day, previous)
-            reconcile.register_previous_daily_rates(
-                connection, lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous))
-            _count(result, reconcile.reconcile_registered(connection, settings, day, previous))
-            for source in SOURCE_NAMES:
-                connection.execute(f"drop table if exists {_snapshot_table(source, previous)}")
-            previous = day
-            done += 1
-            _report(progress, done, steps)
-    return result
+    return result, period_files
 
 
-def period_export_path(settings: Settings, source: str, period_landing: Path, export_date: dt.date) -> Path:
-    return Path(period_landing) / settings.force / SOURCES[source].file_name(export_date.isoformat())
-
-
-def _snapshot_table(source: str, day: dt.date) -> str:
-    return f"snapshot_{source}_{day.strftime('%Y%m%d')}"
+def _extract_period_source(settings: Settings, source: str, first: dt.date, last: dt.date, export_file: Path,
+                           export_date: dt.date) -> dict:
+    summary = extract_period_export(settings, source, first, last, export_file, export_date).to_dict()
+    _step_done()
+    return summary
 
 
 def load_period_export(connection: duckdb.DuckDBPyConnection, period_files: dict[str, Path]) -> None:
     """The period export's raw partitions as tables period_<source>, in memory for every date."""
     for source, path in period_files.items():
         # file_row_number: the record's position in the period file, to number each date's rows by.
-        connection.read_parquet(str(path), file_row_number=True, hive_partitioning=False).create(f"period_{source}")
+        # Stored in order of last update: a date's snapshot reads only the row groups whose updates
+        # reach its lookback window (DuckDB skips the others by their min/max).
+        connection.read_parquet(str(path), file_row_number=True, hive_partitioning=False).order(
+            "updated_at, file_row_number").create(f"period_{source}")
 
 
 def snapshot_as_of(connection: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> dict[str, str]:
@@ -209,6 +294,10 @@ def snapshot_as_of(connection: duckdb.DuckDBPyConnection, settings: Settings, da
         connection.execute(f"create or replace table {tables[source]} as\n{text}",
                            reconcile.parameters_used(text, parameters))
     return tables
+
+
+def _snapshot_table(source: str, day: dt.date) -> str:
+    return f"snapshot_{source}_{day.strftime('%Y%m%d')}"
 
 
 def _point_views(connection: duckdb.DuckDBPyConnection, day: dt.date, previous: dt.date) -> None:
@@ -238,12 +327,66 @@ def _check_period_covers(connection: duckdb.DuckDBPyConnection, settings: Settin
         )
 
 
-# --- Shared ---------------------------------------------------------------------------------------
-def _count(result: BackfillResult, reconciled: reconcile.ReconcileResult) -> None:
-    for mart, rows in reconciled.row_counts.items():
-        result.mart_rows[mart] = result.mart_rows.get(mart, 0) + rows
+# --- Reconciling a run of consecutive dates (in a worker) ----------------------------------------
+WARM_PREVIOUS_RATES = "backfill_previous_daily_rates"
 
 
-def _report(progress: Progress | None, done: int, total: int) -> None:
-    if progress is not None:
-        progress(done, total)
+def _reconcile_run(settings: Settings, dates: list[dt.date], period_files: dict[str, Path] | None,
+                   warm_up: bool, threads: int) -> dict[str, int]:
+    """Reconcile consecutive dates in one connection; return rows written per mart.
+
+    warm_up: work out the date before the run first (without writing it), so the run's first date
+    is compared with the same counts a single pass would have written for that date.
+    """
+    counts: dict[str, int] = {}
+    with reconcile.open_connection() as connection:
+        connection.execute(f"set threads = {int(threads)}")
+        if period_files is not None:
+            reconcile.register_reference_lists(connection)
+            load_period_export(connection, period_files)
+        previous = dates[0] - dt.timedelta(days=1)
+        if period_files is not None:
+            snapshot_as_of(connection, settings, previous)
+        if warm_up:
+            _warm_up(connection, settings, previous, period_files is not None)
+        for index, day in enumerate(dates):
+            if period_files is not None:
+                snapshot_as_of(connection, settings, day)
+                _point_views(connection, day, previous)
+                reconcile.register_previous_daily_rates(
+                    connection, lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous))
+                compared_with = previous
+            else:
+                compared_with = reconcile.previous_snapshot(settings.lake_dir, settings.force, day)
+                reconcile.register_inputs(
+                    connection,
+                    reconcile.raw_files(settings.lake_dir, settings.force, day),
+                    reconcile.raw_files(settings.lake_dir, settings.force, compared_with) if compared_with else None,
+                    lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, compared_with)
+                    if compared_with else None,
+                )
+            if index == 0 and warm_up:
+                connection.execute(f"create or replace view previous_daily_recording_rates as "
+                                   f"select * from {WARM_PREVIOUS_RATES}")
+            reconciled = reconcile.reconcile_registered(connection, settings, day, compared_with)
+            for mart, rows in reconciled.row_counts.items():
+                counts[mart] = counts.get(mart, 0) + rows
+            if period_files is not None:
+                for source in SOURCE_NAMES:
+                    connection.execute(f"drop table if exists {_snapshot_table(source, previous)}")
+            previous = day
+            _step_done()
+    return counts
+
+
+def _warm_up(connection: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date, from_period: bool) -> None:
+    """The rules over ``day`` (the date before a worker's run), kept in memory: its daily rates
+    are what the run's first date is compared with. Only its own counts are read from it, and
+    those do not depend on the date before it, so it is compared with nothing."""
+    if from_period:
+        _point_views(connection, day, day)
+        reconcile.register_previous_daily_rates(connection, None)
+    else:
+        reconcile.register_inputs(connection, reconcile.raw_files(settings.lake_dir, settings.force, day))
+    reconcile.build_marts(connection, reconcile.sql_parameters(settings, day))
+    connection.execute(f"create or replace table {WARM_PREVIOUS_RATES} as select * from daily_recording_rates")

@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder holding a period export (<FORCE>/<source>_<date>.csv) to backfill from")
     backfill.add_argument("--export-date", dest="export_date", type=_date,
                           help="the date the period export was taken on (its file names; default --to)")
+    backfill.add_argument("--jobs", type=int, help="worker processes (default: one per CPU); the marts do not depend on it")
     backfill.add_argument("--demo", action="store_true", help="simulated data: allow the built-in pseudonymisation key")
 
     audit = command("audit", "draw a random audit sample of a run's candidates, or take the auditors' verdicts back")
@@ -305,9 +306,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         result = backfill(settings, args.start, args.end, period_landing=args.period_export,
-                          export_date=args.export_date, progress=advance)
+                          export_date=args.export_date, jobs=args.jobs, progress=advance)
     print(f"cdi-monitor backfill for {args.force}: {result.dates} snapshot dates, {args.start} to {args.end}, "
-          f"from {result.input}, in {result.seconds:.1f} s")
+          f"from {result.input}, in {result.seconds:.1f} s ({result.jobs} worker(s))")
     if result.extracted_dates:
         print(f"  Extracted first from daily exports: {len(result.extracted_dates)} date(s)")
     for source, extracted in result.period_extracts.items():

@@ -9,7 +9,9 @@
 with
 
 held_then as (
-    select * from period_crimes where recorded_at < $as_of
+    select * from period_crimes
+    -- A record last updated before the window was not in the snapshot then either.
+    where recorded_at < $as_of and updated_at >= $window_start
 ),
 
 final as (

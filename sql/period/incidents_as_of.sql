@@ -15,7 +15,9 @@
 with
 
 held_then as (
-    select * from period_incidents where created_at < $as_of
+    select * from period_incidents
+    -- A record last updated before the window was not in the snapshot then either.
+    where created_at < $as_of and updated_at >= $window_start
 ),
 
 unchanged_since as (

@@ -37,19 +37,22 @@ def day_by_day(exports, tmp_path_factory) -> Path:
     return lake_dir
 
 
-def test_backfill_of_archived_snapshots_equals_day_by_day_runs(exports, day_by_day, tmp_path):
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_backfill_of_archived_snapshots_equals_day_by_day_runs(exports, day_by_day, tmp_path, jobs):
+    """One worker, or several each starting part-way through the period: the same marts."""
     lake_dir = tmp_path / "lake"
     # Half the dates are already in the lake (archived raw partitions); the rest come from the
     # landing folder's daily exports: both ways in must give the same marts.
     shutil.copytree(day_by_day / "raw", lake_dir / "raw",
                     ignore=lambda folder, names: [n for n in names if n >= "snapshot_date=2024-06-10"])
     seen = []
-    result = backfill(settings_for(exports.daily, lake_dir), FIRST, LAST,
+    result = backfill(settings_for(exports.daily, lake_dir), FIRST, LAST, jobs=jobs,
                       progress=lambda done, total: seen.append((done, total)))
 
-    assert result.dates == len(snapshot_dates())
+    assert (result.dates, result.jobs) == (len(snapshot_dates()), jobs)
     assert result.extracted_dates == [day.isoformat() for day in snapshot_dates(dt.date(2024, 6, 10), LAST)]
     assert seen[-1] == (len(result.extracted_dates) + result.dates,) * 2
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert all_marts(lake_dir, snapshot_dates()) == all_marts(day_by_day, snapshot_dates())
     assert sum(len(mart_rows(lake_dir, "candidate_outcomes", day)) for day in snapshot_dates()) \
         == result.mart_rows["candidate_outcomes"] > 0
@@ -95,7 +98,10 @@ def explained_by_record_changes(lake_dir: Path) -> set[str]:
 
 def test_backfill_from_a_period_export_agrees_with_daily_snapshots(exports, day_by_day, tmp_path):
     lake_dir = tmp_path / "lake"
-    result = backfill(settings_for(exports.daily, lake_dir), FIRST, LAST, period_landing=exports.period)
+    result = backfill(settings_for(exports.daily, lake_dir), FIRST, LAST, period_landing=exports.period, jobs=2)
+    one_worker = tmp_path / "one-worker"
+    backfill(settings_for(exports.daily, one_worker), FIRST, LAST, period_landing=exports.period, jobs=1)
+    assert all_marts(one_worker, snapshot_dates()) == all_marts(lake_dir, snapshot_dates())
 
     assert result.input == "period export"
     assert set(result.period_extracts) == set(SOURCE_NAMES)
