@@ -10,14 +10,13 @@ same stages without Airflow), so the ratio is what Airflow costs on top.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness import Measurement
+from bench.harness import Measurement, measure_command
 
 TARGET_SECONDS = 45
 FORCE = "MID"  # no config/forces/MID.yaml: the embedded defaults
@@ -25,26 +24,6 @@ PROFILE = "kent-2017"  # a breaching force: every task runs, the report and the 
 SNAPSHOT = dt.date(2024, 6, 28)
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-# Runs a command as the only child of a fresh interpreter: its wall time and its peak memory
-# (the largest resident set of the command and anything it waited for).
-MEASURED_CHILD = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-completed = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-print(json.dumps({"seconds": time.perf_counter() - start, "returncode": completed.returncode,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                  "output_tail": (completed.stdout + completed.stderr)[-3000:]}))
-"""
-
-
-def _measured(command: list[str], env: dict) -> dict:
-    result = subprocess.run([sys.executable, "-c", MEASURED_CHILD, *command], capture_output=True, text=True,
-                            env=env, timeout=3600)
-    if result.returncode != 0:
-        raise RuntimeError(f"measuring {command[:3]} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 def _task_seconds(airflow_db: Path) -> dict[str, float]:
     """Each task's duration in the latest run, as Airflow recorded it."""
@@ -80,14 +59,14 @@ def run(workdir: Path) -> list[Measurement]:
     if migrate.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{migrate.stderr[-3000:]}")
 
-    dag_run = _measured([str(BIN / "airflow"), "dags", "test", "crime_data_integrity", SNAPSHOT.isoformat()], airflow_env)
+    dag_run = measure_command([str(BIN / "airflow"), "dags", "test", "crime_data_integrity", SNAPSHOT.isoformat()], airflow_env)
     if dag_run["returncode"] not in (0, 1):  # 1: the gate breached, as this profile does; every task ran
         raise RuntimeError(f"airflow dags test failed:\n{dag_run['output_tail']}")
     tasks = _task_seconds(home / "airflow.db")
     if len(tasks) != 10:  # list_forces, the 8 stages of the force, and the watcher (a breach fails the run)
         raise RuntimeError(f"expected every task to run, got {sorted(tasks)}\n{dag_run['output_tail']}")
 
-    baseline = _measured([str(BIN / "cdi"), "run", "--force", FORCE, "--date", SNAPSHOT.isoformat(), "--landing",
+    baseline = measure_command([str(BIN / "cdi"), "run", "--force", FORCE, "--date", SNAPSHOT.isoformat(), "--landing",
                           str(landing), "--lake", str(workdir / "lake-cli"), "--demo"], environment)
     if baseline["returncode"] not in (0, 1):
         raise RuntimeError(f"cdi run failed:\n{baseline['output_tail']}")

@@ -66,6 +66,27 @@ def run_in_subprocess(code: str, *, env: dict | None = None, timeout: int = 3600
     return float(elapsed), float(peak), result.stdout
 
 
+# Runs a command as the only child of a fresh interpreter: its wall time and its peak memory
+# (the largest resident set of the command and of any process it waited for).
+MEASURED_CHILD = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+completed = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(json.dumps({"seconds": time.perf_counter() - start, "returncode": completed.returncode,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  "output_tail": (completed.stdout + completed.stderr)[-3000:]}))
+"""
+
+
+def measure_command(command: list[str], env: dict, timeout: int = 3600) -> dict:
+    """Run a command (a CLI, not Python code): seconds, returncode, peak_rss_mb, output_tail."""
+    result = subprocess.run([sys.executable, "-c", MEASURED_CHILD, *command], capture_output=True, text=True,
+                            env=env, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"measuring {command[:3]} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def write_results(name: str, measurements: list[Measurement], results_dir: Path) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{name}.json"

@@ -315,7 +315,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print(f"  Period export {source}: {extracted['rows_accepted']} rows accepted, "
               f"{extracted['rows_quarantined']} quarantined ({extracted['quarantine_partition']})")
     print("  Rows written: " + ", ".join(f"{mart} {rows}" for mart, rows in result.mart_rows.items()))
-    print(f"  Next: cdi report --force {args.force} --from {args.start} --to {args.end} --lake {args.lake}")
+    # The report days these snapshots settle (each snapshot's matured window; see `cdi report --help`).
+    first_day = args.start - dt.timedelta(days=settings.lookback_days)
+    last_day = args.end - dt.timedelta(days=settings.maturity_lag_days + 1)
+    print(f"  Next: cdi report --force {args.force} --from {first_day} --to {last_day} --lake {args.lake}")
     return EXIT_PASSED
 
 

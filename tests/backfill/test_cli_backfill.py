@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 
@@ -24,7 +25,13 @@ def test_cdi_backfill_from_daily_exports_then_again_from_the_lake(exports, tmp_p
     assert first.stderr == ""  # no progress bar without a terminal, no logs
     assert f"{len(snapshot_dates())} snapshot dates, {FIRST} to {LAST}, from archived daily snapshots" in first.stdout
     assert f"Extracted first from daily exports: {len(snapshot_dates())} date(s)" in first.stdout
-    assert f"cdi report --force {FORCE} --from {FIRST} --to {LAST} --lake {lake_dir}" in first.stdout
+    # The report days these snapshots settle: from 60 days before the first, to the last matured day.
+    report = f"cdi report --force {FORCE} --from {FIRST - dt.timedelta(days=60)} --to {LAST - dt.timedelta(days=3)} --lake {lake_dir}"
+    assert report in first.stdout
+    reported = cdi(*report.split()[1:])
+    assert reported.returncode in (0, 1), reported.stderr
+    days = (LAST - dt.timedelta(days=3) - (FIRST - dt.timedelta(days=60))).days + 1
+    assert f"Report days covered: {days} of {days}" in reported.stdout  # every day settled by some snapshot
     written = all_marts(lake_dir, snapshot_dates())
 
     # A rerun after a rule change needs neither the exports nor the pseudonymisation key.
