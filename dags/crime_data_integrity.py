@@ -165,11 +165,13 @@ def crime_data_integrity():
     @task(trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=10), **PER_FORCE)
     def notify_registrar(force: str) -> dict:
         from pipelines import stages
-        from pipelines.airflow_support import force_run_context, smtp_transport_from_airflow
+        from pipelines.airflow_support import force_run_context, smtp_transport_from_airflow, webhook_url_from_airflow
 
         settings, snapshot_date = force_run_context(force)
         _skip_unless_upstream_succeeded("publish_report")
-        return stages.notify_registrar(settings, snapshot_date, smtp=smtp_transport_from_airflow(settings.alerts.smtp_conn_id))
+        return stages.notify_registrar(settings, snapshot_date,
+                                       smtp=smtp_transport_from_airflow(settings.alerts.smtp_conn_id),
+                                       webhook_url=webhook_url_from_airflow(settings.alerts.webhook_conn_id))
 
     @task(trigger_rule="one_failed", retries=0, on_failure_callback=[])
     def fail_run_if_any_task_failed() -> None:

@@ -288,6 +288,15 @@ def smtp_transport_from_airflow(conn_id: str) -> AirflowSmtpTransport | None:
     return AirflowSmtpTransport(conn_id)
 
 
+def webhook_url_from_airflow(conn_id: str) -> str | None:
+    """The incoming webhook's URL from an Airflow connection (its host holds the whole URL,
+    e.g. ``{"conn_type": "http", "host": "https://hooks.slack.com/services/..."}``); None: no webhook."""
+    connection = _connection(conn_id)
+    if connection is None or not connection.host:
+        return None
+    return connection.host
+
+
 def _default_alert_addresses() -> tuple[tuple[str, ...], str, str]:
     """Data-engineering recipients, sender and SMTP connection from the embedded defaults only
     (when the force itself is unknown or its configuration is what failed)."""

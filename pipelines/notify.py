@@ -10,8 +10,10 @@ failure, a crash): which task, which snapshot, why, and what to do next.
 Each alert is built once, as an `Alert`, and then delivered by a transport: an Airflow SMTP
 connection (`pipelines.airflow_support.AirflowSmtpTransport`), an SMTP server named by
 ``$CDI_SMTP_URL`` (`SmtpTarget`, for the command line), or, with neither, an ``.eml`` file in the
-lake's outbox that any mail client opens. References only: the lake holds no names, phone numbers
-or addresses, so no alert can carry one.
+lake's outbox that any mail client opens. A breach is also posted to a Teams or Slack incoming
+webhook when one is configured (`post_webhook`): the verdict in a few lines and where the report
+is; a webhook that fails is logged, never a reason to lose the email. References only: the lake
+holds no names, phone numbers or addresses, so no alert can carry one.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import html
+import json
 import logging
 import os
 import smtplib
 import ssl
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -39,6 +44,9 @@ from pipelines.verdict import Verdict, load_verdict, percent, verdict_text
 log = logging.getLogger(__name__)
 
 SMTP_URL_ENV = "CDI_SMTP_URL"
+WEBHOOK_URL_ENV = "CDI_WEBHOOK_URL"
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_MAX_LINES = 25  # a chat message, not the email: the verdict, breaches, where the report is
 TOP_OF_WORKLIST = 10
 SMTP_TIMEOUT_SECONDS = 30
 # Python folds a header longer than 78 characters badly (right after "Subject:"); SMTP allows 998.
@@ -266,10 +274,55 @@ def build_registrar_message(settings: Settings, snapshot_date: dt.date) -> Email
     return build_registrar_alert(settings, snapshot_date).to_email()
 
 
-def notify_registrar(settings: Settings, snapshot_date: dt.date, smtp: Transport | None = None) -> dict:
-    """Send the registrar's message (through ``smtp``, else ``$CDI_SMTP_URL``, else the outbox)."""
+def notify_registrar(settings: Settings, snapshot_date: dt.date, smtp: Transport | None = None,
+                     webhook_url: str | None = None) -> dict:
+    """Send the registrar's message (through ``smtp``, else ``$CDI_SMTP_URL``, else the outbox);
+    on a breach, post it to the webhook too (``webhook_url``, else ``$CDI_WEBHOOK_URL``, if any)."""
     alert = build_registrar_alert(settings, snapshot_date)
-    return deliver(alert, smtp or smtp_target_from_environment(), settings.lake_dir)
+    outcome = deliver(alert, smtp or smtp_target_from_environment(), settings.lake_dir)
+    webhook_url = webhook_url or os.environ.get(WEBHOOK_URL_ENV) or None
+    if webhook_url and load_verdict(settings, snapshot_date).status == "BREACHED":
+        outcome["webhook"] = post_webhook(alert, webhook_url)
+    return outcome
+
+
+# --------------------------------------------------------------------------- a chat webhook
+
+
+def webhook_text(alert: Alert) -> str:
+    """The alert as a chat message: the subject, then the first lines of the body (the verdict,
+    rates against thresholds, breaches, where the report is)."""
+    lines = alert.body.splitlines()
+    shown = lines[:WEBHOOK_MAX_LINES]
+    if len(lines) > WEBHOOK_MAX_LINES:
+        shown.append(f"... the full message went to {', '.join(alert.recipients)}")
+    return "\n".join([f"*{alert.subject}*", "```", *shown, "```"])
+
+
+def post_webhook(alert: Alert, url: str) -> str:
+    """POST ``{"text": ...}`` (what Slack and Teams incoming webhooks both take); return what
+    happened in words. Never raises: the email has gone (or is in the outbox) whatever the chat
+    service says, and the failure is in the log for the data engineers."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("https", "http") or not parsed.netloc:
+        log.error("the webhook URL is not an http(s) URL; nothing posted")
+        return "not posted: the webhook URL is not an http(s) URL"
+    body = json.dumps({"text": webhook_text(alert)}).encode("utf-8")
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "User-Agent": "cdi-monitor"})
+    where = f"{parsed.scheme}://{parsed.netloc}"  # the path of a webhook URL is its secret: never logged
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        log.error("the webhook at %s refused the %s alert: HTTP %s", where, alert.kind, error.code)
+        return f"failed: HTTP {error.code} from {where}"
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        log.error("could not post the %s alert to the webhook at %s: %s", alert.kind, where, reason)
+        return f"failed: {reason} ({where})"
+    log.info("%s alert for %s %s posted to the webhook at %s", alert.kind, alert.force, alert.snapshot_date, where)
+    return f"posted to {where} (HTTP {status})"
 
 
 # --------------------------------------------------------------------------- the data engineers' message

@@ -46,6 +46,9 @@ class AlertSettings:
     data_engineering_recipients: tuple[str, ...]
     from_address: str
     smtp_conn_id: str
+    # An incoming webhook (Teams or Slack) that also hears of a breach: an Airflow connection whose
+    # host is the webhook's URL; outside Airflow, $CDI_WEBHOOK_URL. Neither: no webhook.
+    webhook_conn_id: str = "cdi_webhook"
 
 
 SOURCE_KINDS = ("csv", "database")
@@ -260,6 +263,7 @@ def load_settings(
             data_engineering_recipients=tuple(alerts.get("data_engineering_recipients", ())),
             from_address=str(alerts.get("from_address", "cdi-monitor@localhost")),
             smtp_conn_id=str(alerts.get("smtp_conn_id", "smtp_default")),
+            webhook_conn_id=str(alerts.get("webhook_conn_id", "cdi_webhook")),
         ),
         demo=demo,
         pseudonym_key=resolve_pseudonym_key(demo=demo, key=pseudonym_key) if need_key else None,

@@ -113,7 +113,7 @@ def publish_report(settings: Settings, snapshot_date: dt.date) -> dict:
     return publish(settings, snapshot_date)
 
 
-def notify_registrar(settings: Settings, snapshot_date: dt.date, smtp=None) -> dict:
+def notify_registrar(settings: Settings, snapshot_date: dt.date, smtp=None, webhook_url: str | None = None) -> dict:
     from pipelines.notify import notify_registrar as notify
 
-    return notify(settings, snapshot_date, smtp=smtp)
+    return notify(settings, snapshot_date, smtp=smtp, webhook_url=webhook_url)

@@ -10,6 +10,7 @@ import datetime as dt
 import email
 import email.policy
 import html
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,42 @@ def airflow_env(home: Path, **extra: str) -> dict:
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory) -> Path:
     return migrated_airflow_home(tmp_path_factory.mktemp("airflow-home"))
+
+
+SECRET_WEBHOOK_PATH = "/services/T000/B000/s3cr3t-webhook-token"
+
+
+class Webhook:
+    """An incoming webhook on localhost that records what it is sent and answers ``status``."""
+
+    def __init__(self, status: int = 200):
+        self.posts: list[dict] = []
+        self.status = status
+        received, answer = self.posts, self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                length = int(self.headers["Content-Length"])
+                received.append({"path": self.path, "content_type": self.headers["Content-Type"],
+                                 "json": json.loads(self.rfile.read(length))})
+                self.send_response(answer.status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):  # quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}{SECRET_WEBHOOK_PATH}"
+
+    def __enter__(self) -> Webhook:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import sqlite3
 import subprocess
 
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import lake
-from tests.airflow.conftest import BIN, FROM_ADDRESS, SNAPSHOT, MailServer, airflow_env, cdi, simulate
+from tests.airflow.conftest import BIN, FROM_ADDRESS, SNAPSHOT, MailServer, Webhook, airflow_env, cdi, simulate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,20 +44,23 @@ def two_forces(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dag_run(two_forces, airflow_home):
-    """One `airflow dags test` of both forces, with the mail server up for its whole length."""
+    """One `airflow dags test` of both forces, with the mail server and a chat webhook (an Airflow
+    connection `cdi_webhook` whose host is its URL) up for its whole length."""
     landing, lake_dir = two_forces
     server = MailServer().start()
     try:
-        result = subprocess.run(
-            [str(BIN / "airflow"), "dags", "test", "crime_data_integrity", SNAPSHOT.isoformat()],
-            capture_output=True, text=True, timeout=600,
-            env=airflow_env(airflow_home, CDI_FORCES="KNT,DBY", CDI_LANDING_DIR=str(landing),
-                            CDI_LAKE_DIR=str(lake_dir), CDI_EXTRACT_RETRY_DELAY_SECONDS="1",
-                            AIRFLOW_CONN_SMTP_DEFAULT=server.airflow_connection_uri),
-        )
+        with Webhook() as webhook:
+            result = subprocess.run(
+                [str(BIN / "airflow"), "dags", "test", "crime_data_integrity", SNAPSHOT.isoformat()],
+                capture_output=True, text=True, timeout=600,
+                env=airflow_env(airflow_home, CDI_FORCES="KNT,DBY", CDI_LANDING_DIR=str(landing),
+                                CDI_LAKE_DIR=str(lake_dir), CDI_EXTRACT_RETRY_DELAY_SECONDS="1",
+                                AIRFLOW_CONN_SMTP_DEFAULT=server.airflow_connection_uri,
+                                AIRFLOW_CONN_CDI_WEBHOOK=json.dumps({"conn_type": "http", "host": webhook.url})),
+            )
     finally:
         server.stop()
-    return result, server, landing, lake_dir
+    return result, server, landing, lake_dir, webhook.posts
 
 
 def _personal_values(landing) -> set[str]:
@@ -73,7 +77,7 @@ def _personal_values(landing) -> set[str]:
 
 
 def test_the_run_fails_and_each_list_gets_its_own_message(dag_run):
-    result, server, _, _ = dag_run
+    result, server, *_ = dag_run
     output = result.stdout[-3000:] + result.stderr[-3000:]
     assert result.returncode == 1, output  # KNT breached and DBY failed: the run is failed
     assert sorted((item.recipients[0], item.message["Subject"].split(":")[0]) for item in server.received) == [
@@ -86,7 +90,7 @@ def test_the_run_fails_and_each_list_gets_its_own_message(dag_run):
 
 
 def test_breach_message_to_the_registrar(dag_run):
-    _, server, landing, lake_dir = dag_run
+    _, server, landing, lake_dir, _ = dag_run
     [received] = server.messages_to(REGISTRAR)
     subject = received.message["Subject"]
     assert subject.startswith(f"[cdi-monitor] KNT {SNAPSHOT.isoformat()}: BREACHED, recording rate ")
@@ -117,8 +121,17 @@ def test_breach_message_to_the_registrar(dag_run):
     assert not [value for value in _personal_values(landing) if value in everything]
 
 
+def test_the_breach_reaches_the_chat_webhook_too(dag_run):
+    *_, landing, _, webhook_posts = dag_run
+    [post] = webhook_posts  # KNT's breach; DBY's failure is the data engineers' email
+    text = post["json"]["text"]
+    assert text.startswith(f"*[cdi-monitor] KNT {SNAPSHOT.isoformat()}: BREACHED, recording rate ")
+    assert "Recording rate overall: " in text
+    assert not [value for value in _personal_values(landing) if value in text]
+
+
 def test_failure_message_to_the_data_engineers(dag_run):
-    _, server, _, lake_dir = dag_run
+    _, server, _, lake_dir, _ = dag_run
     [received] = server.messages_to(DATA_ENGINEERS)
     assert received.message["Subject"] == (
         f"[cdi-monitor] FAILED DBY {SNAPSHOT.isoformat()}: extract_incidents: missing or late export"
@@ -134,7 +147,7 @@ def test_failure_message_to_the_data_engineers(dag_run):
 
 
 def test_one_force_failing_does_not_hide_the_other(dag_run):
-    _, _, _, lake_dir = dag_run
+    _, _, _, lake_dir, _ = dag_run
     reports = lake.reports_dir(lake_dir, "KNT", SNAPSHOT)
     assert (reports / "gate.json").exists() and (reports / "report.html").exists()
     for mart in ("candidate_outcomes", "recording_rates", "worklist"):
