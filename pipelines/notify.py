@@ -196,11 +196,13 @@ class PreviousRun:
 
 
 def previous_run(settings: Settings, snapshot_date: dt.date) -> PreviousRun | None:
-    """The latest earlier snapshot of this force whose marts are in the lake, if any."""
+    """The latest earlier snapshot of this force whose marts are in the lake, if any: the one the
+    report's "since the previous snapshot" compares with, its rates read the same way
+    (`history.previous_snapshot`, `history.gate_rates_by_snapshot`), so email and report agree."""
     previous = history.previous_snapshot(settings.lake_dir, settings.force, snapshot_date)
     if previous is None:
         return None
-    rates = outputs.read_mart(settings.lake_dir, "recording_rates", settings.force, previous).to_pylist()
+    rates = history.gate_rates_by_snapshot(settings.lake_dir, settings.force, previous, previous)
     worklist_file = lake.mart_path(settings.lake_dir, "worklist", settings.force, previous)
     gate_file = lake.reports_dir(settings.lake_dir, settings.force, previous) / "gate.json"
     gate = lake.read_json(gate_file) if gate_file.exists() else None

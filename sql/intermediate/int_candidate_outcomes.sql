@@ -114,12 +114,11 @@ mixed_groups as (
         per_group.candidate_id,
         arg_max(per_group.crime_group, per_group.records * 1000 - crime_groups.group_rank) as crime_group,
     from (
-        select links.candidate_id, crimes.crime_group, count(*) as records
-        from int_candidate_crimes as links
-        join stg_crimes as crimes on crimes.crime_id = links.crime_id
-        where not crimes.is_n100
-          and links.candidate_id in (select candidate_id from records_per_candidate where has_mixed_groups)
-        group by links.candidate_id, crimes.crime_group
+        select candidate_id, crime_group, count(*) as records
+        from linked_crimes
+        where not is_n100
+          and candidate_id in (select candidate_id from records_per_candidate where has_mixed_groups)
+        group by candidate_id, crime_group
     ) as per_group
     join crime_groups using (crime_group)
     group by per_group.candidate_id

@@ -9,8 +9,26 @@
 -- candidates too, added in int_other_route_candidates once no report has claimed them.
 with
 
-reports_with_a_crime as (
-    select distinct route, report_ref from int_crime_links where crime_exists
+-- has_linked_crime: an existing crime record is explicitly linked to the report (either side
+-- stated it); later files read it instead of matching references again.
+calls_with_a_crime as (
+    select distinct report_ref from int_crime_links where route = 'CALL' and crime_exists
+),
+
+referrals_with_a_crime as (
+    select distinct report_ref from int_crime_links where route = 'REFERRAL' and crime_exists
+),
+
+incidents as (
+    select stg_incidents.*, linked.report_ref is not null as has_linked_crime,
+    from stg_incidents
+    left join calls_with_a_crime as linked on linked.report_ref = stg_incidents.incident_ref
+),
+
+referrals as (
+    select stg_referrals.*, linked.report_ref is not null as has_linked_crime,
+    from stg_referrals
+    left join referrals_with_a_crime as linked on linked.report_ref = stg_referrals.referral_ref
 ),
 
 incident_candidates as (
@@ -31,16 +49,17 @@ incident_candidates as (
         is_closed_as_non_crime,
         beat_code,
         victim_person_keys,
+        has_linked_crime,
         case
             when opening_is_crime then 'OPENING_CODE'
             when closing_is_crime then 'CLOSING_CODE'
             when has_crime_qualifier then 'QUALIFIER'
             else 'LINKED_CRIME'
         end as candidate_basis,
-    from stg_incidents
+    from incidents
     where opening_is_crime or closing_is_crime or has_crime_qualifier
         -- A report that led to a crime record was a report of crime, whatever its codes say.
-        or incident_ref in (select report_ref from reports_with_a_crime where route = 'CALL')
+        or has_linked_crime
 ),
 
 referral_candidates as (
@@ -58,10 +77,10 @@ referral_candidates as (
         false,
         cast(null as varchar),
         case when victim_person_key is null then [] else [victim_person_key] end,
+        has_linked_crime,
         case when discloses_offence then 'DISCLOSURE' else 'LINKED_CRIME' end,
-    from stg_referrals
-    where discloses_offence
-        or referral_ref in (select report_ref from reports_with_a_crime where route = 'REFERRAL')
+    from referrals
+    where discloses_offence or has_linked_crime
 ),
 
 final as (

@@ -5,7 +5,7 @@
 -- (crime_exists false): it links nothing.
 with
 
-crimes as (
+crimes as not materialized (
     select crime_id, crime_ref, incident_ref, referral_ref from stg_crimes
 ),
 

@@ -7,13 +7,10 @@
 with
 
 calls as (
-    select candidate_id, candidate_ref, reported_at, crime_group_hint, unnest(victim_person_keys) as victim_key
+    select candidate_id, candidate_ref, reported_at, crime_group_hint, has_linked_crime,
+           unnest(victim_person_keys) as victim_key
     from int_candidates
     where route = 'CALL'
-),
-
-calls_with_a_crime as (
-    select distinct report_ref from int_crime_links where route = 'CALL' and crime_exists
 ),
 
 earlier_calls_same_victim as (
@@ -31,7 +28,7 @@ earlier_calls_same_victim as (
         and seconds_between(earlier.reported_at, later.reported_at) <= cast($duplicate_call_window_hours as bigint) * 3600
         and earlier.candidate_ref <> later.candidate_ref
         and (earlier.reported_at < later.reported_at or earlier.candidate_ref < later.candidate_ref)
-    where later.candidate_ref not in (select report_ref from calls_with_a_crime)
+    where not later.has_linked_crime
 ),
 
 compatible as (

@@ -11,9 +11,9 @@
 with
 
 claimed_crimes as (
-    select crime_ref from int_crime_links
-    union
-    select crime_ref from int_probable_crime_links
+    select crime_id from int_crime_links where crime_exists
+    union all
+    select crime_id from int_probable_crime_links
 ),
 
 final as (
@@ -37,7 +37,7 @@ final as (
     where incident_ref is null
       and referral_ref is null
       and not is_n100
-      and crime_ref not in (select crime_ref from claimed_crimes)
+      and crime_id not in (select crime_id from claimed_crimes)
 )
 
 select * from final

@@ -10,14 +10,6 @@
 -- Each record goes to the nearest report in time (ties: route, then reference).
 with
 
-reports_with_a_crime as (
-    select distinct route, report_ref from int_crime_links where crime_exists
-),
-
-stated_crimes as (
-    select distinct crime_ref from int_crime_links
-),
-
 reports_left as (
     select
         candidates.candidate_id,
@@ -27,9 +19,8 @@ reports_left as (
         candidates.crime_group_hint,
         unnest(candidates.victim_person_keys) as victim_key,
     from int_candidates as candidates
-    anti join reports_with_a_crime as linked
-        on linked.route = candidates.route and linked.report_ref = candidates.candidate_ref
-    where candidates.candidate_id not in (select candidate_id from int_duplicate_calls)
+    where not candidates.has_linked_crime
+      and candidates.candidate_id not in (select candidate_id from int_duplicate_calls)
 ),
 
 crimes_left as (
@@ -38,7 +29,8 @@ crimes_left as (
     where victim_person_key is not null
       and incident_ref is null
       and referral_ref is null
-      and crime_ref not in (select crime_ref from stated_crimes)
+      -- no report states it (a stated reference that matches it carries its crime_id)
+      and crime_id not in (select crime_id from int_crime_links where crime_exists)
 ),
 
 same_victim_close_in_time as (

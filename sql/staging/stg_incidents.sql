@@ -42,7 +42,8 @@ final as (
             and incidents.closing_code is not null
             and not coalesce(closing.crime_indicative, false) as is_closed_as_non_crime,
         coalesce(list_contains(incidents.qualifiers, 'DA'), false) as is_domestic_abuse,
-        coalesce(list_has_any(incidents.qualifiers, ['VULN', 'CHILD']), false) as has_vulnerable_victim,
+        coalesce(list_contains(incidents.qualifiers, 'VULN') or list_contains(incidents.qualifiers, 'CHILD'), false)
+            as has_vulnerable_victim,
         coalesce(incidents.opening_code = 'CR-RAPE' or incidents.closing_code = 'CR-RAPE', false) as is_rape_report,
         -- The group a call taker's codes point to, used when no crime record says better.
         coalesce(

@@ -94,6 +94,20 @@ REVIEWED_ASSEMBLY = {
         "view names from the contract's source names and the reference list names",
     ("pipelines/reconcile.py", "register_inputs", "execute"):
         "an empty view named after a contract source name, or a constant query of reconcile.py",
+    ("pipelines/reconcile.py", "register_reference_lists", "create_view"):
+        "ref_<list> view names from the constant REFERENCE_LISTS",
+    ("pipelines/reconcile.py", "register_previous_daily_rates", "execute"):
+        "a constant query of reconcile.py (NO_PREVIOUS_DAILY_RATES)",
+    ("pipelines/backfill.py", "snapshot_as_of", "execute"):
+        "a table named by _snapshot_table (a contract source name and a date's digits); the text is "
+        "our own sql/period file, its values bound",
+    ("pipelines/backfill.py", "_point_views", "execute"):
+        "views raw_<source> / prev_raw_<source> over tables named by _snapshot_table",
+    ("pipelines/backfill.py", "_reconcile_run", "execute"):
+        "set threads to an int; drop tables named by _snapshot_table; a view over the constant "
+        "WARM_PREVIOUS_RATES",
+    ("pipelines/backfill.py", "_warm_up", "execute"):
+        "a table named by the constant WARM_PREVIOUS_RATES, from a mart named in sql/",
     ("pipelines/reconcile.py", "build_marts", "execute"):
         "count(*) from a table named in the constant MARTS",
     ("pipelines/reconcile.py", "write_mart", "execute"):
