@@ -184,9 +184,14 @@ def atomic_file(final_path: Path) -> Iterator[Path]:
             temporary.unlink()
 
 
+# Rows per Parquet row group: DuckDB reads a file's row groups in parallel, so a partition of a
+# million rows written as one group would be scanned by one core.
+ROW_GROUP_ROWS = 122_880
+
+
 def write_parquet(table: pa.Table, final_path: Path) -> Path:
     with atomic_file(final_path) as temporary:
-        pq.write_table(table, temporary, compression="zstd")
+        pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return Path(final_path)
 
 
