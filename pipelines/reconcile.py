@@ -34,6 +34,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 SQL_PLAN = (
     "macros/wilson_interval.sql",
     "macros/seconds_between.sql",
+    "macros/incident_flags.sql",
     "staging/stg_incidents.sql",
     "staging/stg_crimes.sql",
     "staging/stg_referrals.sql",

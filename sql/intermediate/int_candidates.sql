@@ -19,8 +19,16 @@ referrals_with_a_crime as (
     select distinct report_ref from int_crime_links where route = 'REFERRAL' and crime_exists
 ),
 
+-- Only what choosing and describing a candidate needs: the attributes of macros/incident_flags.sql
+-- are worked out below for the candidates alone, not for every call in the snapshot.
 incidents as (
-    select stg_incidents.*, linked.report_ref is not null as has_linked_crime,
+    select
+        stg_incidents.incident_row, stg_incidents.incident_ref, stg_incidents.created_at,
+        stg_incidents.opening_code, stg_incidents.closing_code, stg_incidents.qualifiers,
+        stg_incidents.victim_count, stg_incidents.victim_person_keys, stg_incidents.beat_code,
+        stg_incidents.opening_is_crime, stg_incidents.closing_is_crime, stg_incidents.has_crime_qualifier,
+        stg_incidents.is_closed_as_non_crime, stg_incidents.opening_group_hint, stg_incidents.closing_group_hint,
+        linked.report_ref is not null as has_linked_crime,
     from stg_incidents
     left join calls_with_a_crime as linked on linked.report_ref = stg_incidents.incident_ref
 ),
@@ -40,10 +48,11 @@ incident_candidates as (
         created_at as reported_at,
         cast(timezone($time_zone, created_at) as date) as report_day,
         greatest(victim_count, 1) as expected_crimes,
-        crime_group_hint,
-        is_rape_report,
-        is_domestic_abuse,
-        has_vulnerable_victim,
+        incident_crime_group_hint(opening_is_crime, opening_group_hint, closing_is_crime, closing_group_hint, qualifiers)
+            as crime_group_hint,
+        incident_is_rape_report(opening_code, closing_code) as is_rape_report,
+        incident_is_domestic_abuse(qualifiers) as is_domestic_abuse,
+        incident_has_vulnerable_victim(qualifiers) as has_vulnerable_victim,
         -- Rule 6: a crime-coded opening closed as a non-crime code (a downgrade once no crime
         -- record is linked to it: int_candidate_outcomes).
         is_closed_as_non_crime,

@@ -41,17 +41,16 @@ final as (
         coalesce(opening.crime_indicative, false)
             and incidents.closing_code is not null
             and not coalesce(closing.crime_indicative, false) as is_closed_as_non_crime,
-        coalesce(list_contains(incidents.qualifiers, 'DA'), false) as is_domestic_abuse,
-        coalesce(list_contains(incidents.qualifiers, 'VULN') or list_contains(incidents.qualifiers, 'CHILD'), false)
-            as has_vulnerable_victim,
-        coalesce(incidents.opening_code = 'CR-RAPE' or incidents.closing_code = 'CR-RAPE', false) as is_rape_report,
-        -- The group a call taker's codes point to, used when no crime record says better.
-        coalesce(
-            case when opening.crime_indicative then opening.crime_group_hint end,
-            case when closing.crime_indicative then closing.crime_group_hint end,
-            case when list_contains(incidents.qualifiers, 'SEXUAL') then 'SEXUAL_OFFENCES' end,
-            case when list_contains(incidents.qualifiers, 'INJURY')
-                  or list_contains(incidents.qualifiers, 'WEAPON') then 'VIOLENCE_AGAINST_THE_PERSON' end
+        -- The attributes below are defined once, in macros/incident_flags.sql (int_candidates works
+        -- them out for candidates only).
+        incident_is_domestic_abuse(incidents.qualifiers) as is_domestic_abuse,
+        incident_has_vulnerable_victim(incidents.qualifiers) as has_vulnerable_victim,
+        incident_is_rape_report(incidents.opening_code, incidents.closing_code) as is_rape_report,
+        opening.crime_group_hint as opening_group_hint,
+        closing.crime_group_hint as closing_group_hint,
+        incident_crime_group_hint(
+            coalesce(opening.crime_indicative, false), opening.crime_group_hint,
+            coalesce(closing.crime_indicative, false), closing.crime_group_hint, incidents.qualifiers
         ) as crime_group_hint,
     from incidents
     left join incident_codes as opening on opening.code = incidents.opening_code
