@@ -49,6 +49,9 @@ from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# A date's snapshot from a period export: the crime references as they stood (table
+# period_crime_references), then each source's records.
+PERIOD_REFERENCES_SQL = "period/crime_references_as_of.sql"
 PERIOD_SQL = {source: f"period/{source}_as_of.sql" for source in SOURCE_NAMES}
 MISSING_DATES_SHOWN = 10
 
@@ -288,11 +291,11 @@ def snapshot_as_of(connection: duckdb.DuckDBPyConnection, settings: Settings, da
     the table of each source."""
     parameters = reconcile.sql_parameters(settings, day)
     tables = {}
-    for source, relative_path in PERIOD_SQL.items():
+    for table, relative_path in [("period_crime_references", PERIOD_REFERENCES_SQL),
+                                 *((_snapshot_table(source, day), path) for source, path in PERIOD_SQL.items())]:
         text = (reconcile.SQL_DIR / relative_path).read_text(encoding="utf-8")
-        tables[source] = _snapshot_table(source, day)
-        connection.execute(f"create or replace table {tables[source]} as\n{text}",
-                           reconcile.parameters_used(text, parameters))
+        connection.execute(f"create or replace table {table} as\n{text}", reconcile.parameters_used(text, parameters))
+        tables[Path(relative_path).stem.removesuffix("_as_of")] = table
     return tables
 
 

@@ -137,14 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     def lake_option(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--lake", type=Path, required=True, help="the Parquet lake folder")
 
+    def period_options(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--from", dest="start", type=_date, required=True, help=f"first {what}")
+        sub.add_argument("--to", dest="end", type=_date, required=True, help=f"last {what}")
+
     def landing_option(sub: argparse.ArgumentParser, help_text: str) -> None:
         sub.add_argument("--landing", type=Path, required=True, help=help_text)
 
     simulate = command("simulate", "write a simulated force's source exports (and its ground truth)")
     force_option(simulate)
     simulate.add_argument("--profile", required=True, help="recording behaviour, e.g. kent-2017, kent-2018, derbyshire-2018, met-2018, outstanding")
-    simulate.add_argument("--from", dest="start", type=_date, required=True, help="first snapshot date")
-    simulate.add_argument("--to", dest="end", type=_date, required=True, help="last snapshot date")
+    period_options(simulate, "snapshot date")
     simulate.add_argument("--seed", type=int, required=True, help="random seed: the same seed gives the same files")
     landing_option(simulate, "landing folder the exports are written to")
     simulate.add_argument("--truth", type=Path, help="folder for the ground truth (never inside --landing)")
@@ -166,8 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = command("report", "write the registrar's report for any period of report days, from the runs in the lake")
     force_option(report)
-    report.add_argument("--from", dest="start", type=_date, required=True, help="first report day of the period")
-    report.add_argument("--to", dest="end", type=_date, required=True, help="last report day of the period")
+    period_options(report, "report day of the period")
     lake_option(report)
     report.add_argument("--out", type=Path,
                         help="the report file; its CSV and Parquet go beside it "
@@ -176,8 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     backfill = command("backfill", "reconcile every snapshot date of a period in one pass, writing the daily partitions")
     force_option(backfill)
-    backfill.add_argument("--from", dest="start", type=_date, required=True, help="first snapshot date")
-    backfill.add_argument("--to", dest="end", type=_date, required=True, help="last snapshot date")
+    period_options(backfill, "snapshot date")
     lake_option(backfill)
     backfill.add_argument("--landing", type=Path,
                           help="landing folder of daily exports, for dates missing from the lake")

@@ -6,9 +6,8 @@
 -- as it stood then:
 --   - created after the cut-off: not in the system yet;
 --   - closed after the cut-off: still open (no closing code, no closing time);
---   - a crime reference is entered on the log when the crime is recorded, so references to
---     crimes recorded after the cut-off are not there yet (references to crimes the export does
---     not hold are kept: when they were entered is unknown);
+--   - crime references as they stood then (period_crime_references, from
+--     crime_references_as_of.sql: entered when the crime is recorded);
 --   - last updated at the latest of these times before the cut-off.
 -- A period export cannot show what the period erased: records deleted at source, or closing
 -- codes changed after closing, appear in their final state (daily snapshots show both).
@@ -28,24 +27,6 @@ changed_since as (
     select * from held_then where updated_at >= $as_of
 ),
 
-crime_recorded as (
-    select crime_ref, recorded_at from period_crimes
-),
-
-entered_references as (
-    select
-        changed.file_row_number,
-        list(changed.crime_ref order by changed.position)
-            filter (where crime_recorded.recorded_at is null or crime_recorded.recorded_at < $as_of) as crime_refs,
-        max(crime_recorded.recorded_at) filter (where crime_recorded.recorded_at < $as_of) as last_entered_at,
-    from (
-        select file_row_number, unnest(crime_refs) as crime_ref, generate_subscripts(crime_refs, 1) as position
-        from changed_since
-    ) as changed
-    left join crime_recorded on crime_recorded.crime_ref = changed.crime_ref
-    group by changed.file_row_number
-),
-
 as_it_stood as (
     select
         changed_since.* replace (
@@ -59,7 +40,8 @@ as_it_stood as (
             ) as updated_at
         ),
     from changed_since
-    left join entered_references using (file_row_number)
+    left join period_crime_references as entered_references
+        on entered_references.source = 'incidents' and entered_references.file_row_number = changed_since.file_row_number
 ),
 
 final as (
