@@ -42,16 +42,17 @@ linked_crimes as (
         links.crime_link,
         coalesce(crimes.victim_person_key, crimes.crime_ref) as victim_slot,
         crimes.recorded_at,
-        crimes.status,
         crimes.crime_group,
         crimes.is_rape,
         crimes.is_n100,
         crimes.is_questionable_cancellation,
         crimes.status = 'RECORDED' and not crimes.is_n100 as is_live,
+        crimes.status = 'RECORDED' and crimes.is_n100 as is_n100_record,
         (crimes.status = 'RECORDED' and not crimes.is_n100)
             or crimes.is_questionable_cancellation
             or (crimes.status = 'RECORDED' and crimes.is_n100 and candidates.is_rape_report) as counts_as_record,
         crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation as is_taken_out,
+        crimes.status = 'TRANSFERRED' and not crimes.is_questionable_cancellation as is_transferred,
         seconds_between(candidates.reported_at, crimes.recorded_at)
             <= cast($recording_window_hours as bigint) * 3600 as is_recorded_in_window,
     from int_candidate_crimes as links
@@ -71,7 +72,7 @@ victims as (
         bool_or(counts_as_record) as is_recorded,
         bool_or(counts_as_record and is_recorded_in_window) as is_recorded_in_window,
         bool_or(is_taken_out) as is_taken_out,
-        bool_or(is_taken_out and status = 'TRANSFERRED') as is_transferred,
+        bool_or(is_transferred) as is_transferred,
         -- A second live record for the same victim is an extra record (it should be cancelled C3).
         greatest(count(*) filter (where is_live) - 1, 0) as extra_live_records,
     from linked_crimes
@@ -96,8 +97,8 @@ records_per_candidate as (
         min(recorded_at) filter (where counts_as_record) as first_recorded_at,
         count(*) filter (where is_questionable_cancellation) as questionably_cancelled_crimes,
         bool_or(is_live and is_rape) as has_live_rape_record,
-        bool_or(status = 'RECORDED' and is_n100) as has_n100_record,
-        bool_or(is_taken_out and status = 'TRANSFERRED') as has_transfer,
+        bool_or(is_n100_record) as has_n100_record,
+        bool_or(is_transferred) as has_transfer,
         list(crime_ref order by crime_ref) filter (where crime_link = 'EXPLICIT') as linked_crime_refs,
         list(crime_ref order by crime_ref) filter (where crime_link = 'PROBABLE') as probable_crime_refs,
         min(crime_group) filter (where not is_n100) as only_group,
