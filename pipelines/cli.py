@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default <lake>/reports/force=<F>/period=<from>_<to>/report.html)")
     report.add_argument("--as-of", dest="as_of", type=_date, help="read only runs dated on or before this date")
 
-    backfill = command("backfill", "reconcile every snapshot date of a period in one pass, writing the daily partitions")
+    backfill = command("backfill", "reconcile every snapshot date of a period in one command, writing the daily partitions")
     force_option(backfill)
     period_options(backfill, "snapshot date")
     lake_option(backfill)
