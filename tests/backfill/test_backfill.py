@@ -143,3 +143,17 @@ def test_a_period_with_dates_nowhere_to_be_found_is_refused_before_any_work(expo
     with pytest.raises(FileNotFoundError, match=r"2 snapshot date\(s\) have neither raw partitions .*: 2024-06-01, 2024-06-02"):
         backfill(settings, dt.date(2024, 6, 1), LAST)
     assert not (tmp_path / "lake" / "raw").exists()  # nothing extracted for a backfill that cannot finish
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_worker_failing_stops_the_backfill_naming_the_file(exports, day_by_day, tmp_path, jobs):
+    lake_dir = tmp_path / "lake"
+    shutil.copytree(day_by_day / "raw", lake_dir / "raw")
+    broken = lake.raw_path(lake_dir, "crimes", FORCE, dt.date(2024, 6, 14))
+    broken.write_bytes(b"not parquet at all")
+    with pytest.raises(Exception, match=str(broken)):
+        backfill(settings_for(exports.daily, lake_dir), FIRST, LAST, jobs=jobs)
+    # Whatever was written before the failure is whole, and nothing claims the backfill finished.
+    assert not lake.period_manifest_path(lake_dir, "backfill", "backfill", FORCE, FIRST, LAST).exists()
+    for path in (lake_dir / "marts").rglob("*"):
+        assert not path.name.startswith(".tmp")
