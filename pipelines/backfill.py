@@ -13,7 +13,7 @@ Two ways in:
 - **Archived daily snapshots** (the default): each date's raw partitions in the lake, as the
   daily extraction left them; a date missing from the lake is extracted first from the landing
   folder's daily exports. Each date is reconciled by the daily run's own code
-  (`reconcile.register_inputs` + `reconcile.reconcile_registered`), so the marts are the ones
+  (`reconcile.register_snapshot` + `reconcile.reconcile_registered`), so the marts are the ones
   day-by-day runs give, byte for byte in content (tests/backfill proves it).
 - **A period export**: one export per source covering the period (its first snapshot's lookback
   window to its last cut-off), in its state at the last cut-off, as a force hands over history.
@@ -263,9 +263,7 @@ def _extract_period_export(settings: Settings, dates: list[dt.date], period_land
                                                        for source, path in zip(SOURCE_NAMES, files)], jobs, ticker)
     result.period_extracts = {source: summary for source, summary in zip(SOURCE_NAMES, extracted)}
     period_files = {source: Path(summary["raw_partition"]) for source, summary in result.period_extracts.items()}
-    with reconcile.open_connection() as connection:
-        load_period_export(connection, period_files)
-        _check_period_covers(connection, settings, first)
+    _check_period_covers(period_files, settings, first)
     return result, period_files
 
 
@@ -310,16 +308,16 @@ def _point_views(connection: duckdb.DuckDBPyConnection, day: dt.date, previous: 
         connection.execute(f"create or replace view prev_raw_{source} as select * from {_snapshot_table(source, previous)}")
 
 
-def _check_period_covers(connection: duckdb.DuckDBPyConnection, settings: Settings, first: dt.date) -> None:
+def _check_period_covers(period_files: dict[str, Path], settings: Settings, first: dt.date) -> None:
     """The export must reach back to the first date's lookback window, or the early dates would
     count a fraction of their reports and look like a collapse (or a recovery) in recording."""
     window_start = reconcile.sql_parameters(settings, first)["window_start"]
-    earliest, late = connection.execute(
-        "select strftime(min(updated_at), '%Y-%m-%d %H:%M'), min(updated_at) > $window_start + interval 1 day "
-        "from (select updated_at from period_incidents union all "
-        "select updated_at from period_crimes union all select updated_at from period_referrals)",
-        {"window_start": window_start},
-    ).fetchone()
+    with reconcile.open_connection() as connection:
+        earliest, late = connection.execute(
+            "select strftime(min(updated_at), '%Y-%m-%d %H:%M'), min(updated_at) > $window_start + interval 1 day "
+            "from read_parquet($files, hive_partitioning = false, union_by_name = true)",
+            {"window_start": window_start, "files": [str(path) for path in period_files.values()]},
+        ).fetchone()
     if earliest is None:
         raise ValueError(f"{settings.force}: the period export holds no records")
     if late:
@@ -359,15 +357,8 @@ def _reconcile_run(settings: Settings, dates: list[dt.date], period_files: dict[
                 reconcile.register_previous_daily_rates(
                     connection, lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous))
                 compared_with = previous
-            else:
-                compared_with = reconcile.previous_snapshot(settings.lake_dir, settings.force, day)
-                reconcile.register_inputs(
-                    connection,
-                    reconcile.raw_files(settings.lake_dir, settings.force, day),
-                    reconcile.raw_files(settings.lake_dir, settings.force, compared_with) if compared_with else None,
-                    lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, compared_with)
-                    if compared_with else None,
-                )
+            else:  # the daily run's own registration: the same marts as day-by-day runs
+                compared_with = reconcile.register_snapshot(connection, settings, day)
             if index == 0 and warm_up:
                 connection.execute(f"create or replace view previous_daily_recording_rates as "
                                    f"select * from {WARM_PREVIOUS_RATES}")

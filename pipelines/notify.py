@@ -234,8 +234,8 @@ def change_since_previous_run(verdict: Verdict, previous: PreviousRun | None) ->
     return lines
 
 
-def build_registrar_alert(settings: Settings, snapshot_date: dt.date) -> Alert:
-    verdict = load_verdict(settings, snapshot_date)
+def build_registrar_alert(settings: Settings, snapshot_date: dt.date, verdict: Verdict | None = None) -> Alert:
+    verdict = verdict or load_verdict(settings, snapshot_date)
     worklist = outputs.read_mart(settings.lake_dir, "worklist", settings.force, snapshot_date)
     top = worklist.slice(0, TOP_OF_WORKLIST).to_pylist()
     overall = verdict.overall
@@ -280,10 +280,11 @@ def notify_registrar(settings: Settings, snapshot_date: dt.date, smtp: Transport
                      webhook_url: str | None = None) -> dict:
     """Send the registrar's message (through ``smtp``, else ``$CDI_SMTP_URL``, else the outbox);
     on a breach, post it to the webhook too (``webhook_url``, else ``$CDI_WEBHOOK_URL``, if any)."""
-    alert = build_registrar_alert(settings, snapshot_date)
+    verdict = load_verdict(settings, snapshot_date)
+    alert = build_registrar_alert(settings, snapshot_date, verdict)
     outcome = deliver(alert, smtp or smtp_target_from_environment(), settings.lake_dir)
     webhook_url = webhook_url or os.environ.get(WEBHOOK_URL_ENV) or None
-    if webhook_url and load_verdict(settings, snapshot_date).status == "BREACHED":
+    if webhook_url and verdict.status == "BREACHED":
         outcome["webhook"] = post_webhook(alert, webhook_url)
     return outcome
 

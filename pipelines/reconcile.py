@@ -243,19 +243,27 @@ def write_mart(connection: duckdb.DuckDBPyConnection, mart: str, final_path: Pat
 
 def reconcile_snapshot(settings: Settings, snapshot_date: dt.date) -> ReconcileResult:
     """Reconcile one force's snapshot from the lake and write its marts; return what was written."""
+    with open_connection() as connection:
+        previous = register_snapshot(connection, settings, snapshot_date)
+        return reconcile_registered(connection, settings, snapshot_date, previous)
+
+
+def register_snapshot(connection: duckdb.DuckDBPyConnection, settings: Settings,
+                      snapshot_date: dt.date) -> dt.date | None:
+    """Expose a snapshot's raw partitions in the lake, and those of the previous snapshot it is
+    compared with (`register_inputs`); return that previous snapshot's date, if any."""
     current = raw_files(settings.lake_dir, settings.force, snapshot_date)
     missing = [str(path) for path in current.values() if not path.exists()]
     if missing:
         raise FileNotFoundError(f"raw partitions missing for {settings.force} {snapshot_date}: {', '.join(missing)}")
     previous = previous_snapshot(settings.lake_dir, settings.force, snapshot_date)
-    with open_connection() as connection:
-        register_inputs(
-            connection,
-            current,
-            raw_files(settings.lake_dir, settings.force, previous) if previous else None,
-            lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous) if previous else None,
-        )
-        return reconcile_registered(connection, settings, snapshot_date, previous)
+    register_inputs(
+        connection,
+        current,
+        raw_files(settings.lake_dir, settings.force, previous) if previous else None,
+        lake.mart_path(settings.lake_dir, "daily_recording_rates", settings.force, previous) if previous else None,
+    )
+    return previous
 
 
 def reconcile_registered(connection: duckdb.DuckDBPyConnection, settings: Settings, snapshot_date: dt.date,

@@ -24,24 +24,16 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-PROJECT = Path(__file__).resolve().parents[2]
+from tests.e2e.conftest import OWN_THRESHOLDS, airflow_env  # noqa: F401 (airflow_env: imported by the tests here)
+
 BIN = Path(sys.executable).parent
 FIRST_SNAPSHOT = dt.date(2024, 6, 24)
 SNAPSHOT = dt.date(2024, 6, 28)
 SCALE = "0.03"
 FROM_ADDRESS = "cdi-monitor@example.police.uk"
 
-# A force's own thresholds, so that the `outstanding` profile passes its gates on a force this
-# small: screening counts crime-coded calls that were genuinely not crimes as unrecorded, and the
-# intervals are wide (as tests/e2e/test_daily_run.py OWN_THRESHOLDS explains).
-PASSING_THRESHOLDS = """
-thresholds:
-  unrecorded_rate:
-    overall: 0.12
-    crime_group: {VIOLENCE_AGAINST_THE_PERSON: 0.15, SEXUAL_OFFENCES: 0.15}
-    route: {REFERRAL: 0.25}
-  min_share_within_24h: 0.80
-"""
+# A force's own thresholds, so that the `outstanding` profile passes its gates on a force this small.
+PASSING_THRESHOLDS = OWN_THRESHOLDS
 
 
 def free_port() -> int:
@@ -128,22 +120,6 @@ def migrated_airflow_home(home: Path) -> Path:
                             env=airflow_env(home), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return home
-
-
-def airflow_env(home: Path, **extra: str) -> dict:
-    environment = {
-        key: value for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW_", "AIRFLOW__", "CDI_"))  # nothing from the caller's deployment
-    }
-    return {
-        **environment,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "CDI_DEMO": "true",
-        **extra,
-    }
 
 
 @pytest.fixture(scope="session")

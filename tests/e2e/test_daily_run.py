@@ -15,7 +15,7 @@ import pytest
 
 from pipelines import lake
 from pipelines.settings import load_settings
-from tests.e2e.conftest import BIN, FORCE, SNAPSHOT, airflow_env, cdi
+from tests.e2e.conftest import BIN, FORCE, OWN_THRESHOLDS, SNAPSHOT, airflow_env, cdi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -100,19 +100,6 @@ def _dags_test(home: Path, landing: Path, lake_dir: Path, **env: str) -> subproc
         capture_output=True, text=True, timeout=600,
         env=airflow_env(home, CDI_LANDING_DIR=str(landing), CDI_LAKE_DIR=str(lake_dir), **env),
     )
-
-
-# Automated screening counts crime-coded calls that were genuinely not crimes as unrecorded, so
-# even a force recording 99% of crimes screens a few points lower; on a force this small the
-# intervals are wide too. This force sets its own thresholds in its configuration file.
-OWN_THRESHOLDS = """
-thresholds:
-  unrecorded_rate:
-    overall: 0.12
-    crime_group: {VIOLENCE_AGAINST_THE_PERSON: 0.15, SEXUAL_OFFENCES: 0.15}
-    route: {REFERRAL: 0.25}
-  min_share_within_24h: 0.80
-"""
 
 
 def test_real_dag_breach_fails_the_run_but_reports_and_alerts(kent_2017, airflow_home, fresh_lake):
