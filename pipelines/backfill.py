@@ -342,11 +342,10 @@ def _reconcile_run(settings: Settings, dates: list[dt.date], period_files: dict[
     counts: dict[str, int] = {}
     with reconcile.open_connection() as connection:
         connection.execute(f"set threads = {int(threads)}")
+        previous = dates[0] - dt.timedelta(days=1)
         if period_files is not None:
             reconcile.register_reference_lists(connection)
             load_period_export(connection, period_files)
-        previous = dates[0] - dt.timedelta(days=1)
-        if period_files is not None:
             snapshot_as_of(connection, settings, previous)
         if warm_up:
             _warm_up(connection, settings, previous, period_files is not None)
