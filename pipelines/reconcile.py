@@ -2,8 +2,8 @@
 
 The SQL lives in ``sql/`` by layer, one query per file; this module only wires it: it exposes the
 snapshot's raw partitions and the reference lists as views, runs the files in `SQL_PLAN` order
-(each file becomes a table named after it), binds the parameters each file uses, runs the
-``assert_*`` invariants, and writes the marts to the lake. Each run gets its own connection
+(each file becomes a table named after it, or a view: `VIEW_FILES`), binds the parameters each
+file uses, runs the ``assert_*`` invariants, and writes the marts to the lake. Each run gets its own connection
 reading and writing Parquet, so runs for different dates or forces never share a database file.
 
 A snapshot is also compared with the previous one in the lake (the latest earlier snapshot
@@ -66,8 +66,9 @@ MARTS = (
 SOURCES = ("incidents", "crimes", "referrals")
 # Queries run as views rather than copied into tables: each query that uses one reads only the
 # columns it needs from the Parquet file (a large force has 4 million incidents a year, most of
-# them never a candidate crime).
-VIEW_FILES = frozenset({"staging/stg_incidents.sql"})
+# them never a candidate crime), or the mart is a projection that a copy would only duplicate (a
+# million candidate outcomes a year: the lake's file is written from the view).
+VIEW_FILES = frozenset({"staging/stg_incidents.sql", "marts/candidate_outcomes.sql"})
 PREVIOUS_SNAPSHOT_SEARCH_DAYS = 7
 # The columns of daily_recording_rates the next snapshot compares with (an empty stand-in when
 # there is no previous partition).
@@ -153,17 +154,18 @@ def wilson(successes: float, trials: float) -> tuple[float | None, float | None]
 
 
 def run_sql_file(connection: duckdb.DuckDBPyConnection, relative_path: str, parameters: dict[str, object]) -> None:
-    """Run one SQL file; a query file becomes a table named after the file."""
+    """Run one SQL file; a query file becomes a table (or a view, `VIEW_FILES`) named after the file."""
     text = (SQL_DIR / relative_path).read_text(encoding="utf-8")
     used = parameters_used(text, parameters)
     if relative_path.startswith("macros/"):
         connection.execute(text)
         return
     name = Path(relative_path).stem
-    kind = "view" if relative_path in VIEW_FILES else "table"
-    if kind == "view" and used:
-        raise ValueError(f"{relative_path}: a view cannot bind parameters; make it a table")
-    connection.execute(f"create or replace {kind} {name} as\n{text}", used)
+    if relative_path in VIEW_FILES:
+        # DuckDB does not prepare a CREATE VIEW: the relation binds the values, which the view keeps.
+        connection.sql(text, params=used or None).create_view(name, replace=True)
+    else:
+        connection.execute(f"create or replace table {name} as\n{text}", used)
 
 
 def assertion_files() -> list[Path]:

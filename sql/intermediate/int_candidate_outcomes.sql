@@ -50,18 +50,13 @@ linked_crimes as (
         crimes.status = 'RECORDED' and crimes.is_n100 as is_n100_record,
         (crimes.status = 'RECORDED' and not crimes.is_n100)
             or crimes.is_questionable_cancellation
-            or (crimes.status = 'RECORDED' and crimes.is_n100 and candidates.is_rape_report) as counts_as_record,
+            or (crimes.status = 'RECORDED' and crimes.is_n100 and links.is_rape_report) as counts_as_record,
         crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation as is_taken_out,
         crimes.status = 'TRANSFERRED' and not crimes.is_questionable_cancellation as is_transferred,
-        seconds_between(candidates.reported_at, crimes.recorded_at)
+        seconds_between(links.reported_at, crimes.recorded_at)
             <= cast($recording_window_hours as bigint) * 3600 as is_recorded_in_window,
     from int_candidate_crimes as links
     join stg_crimes as crimes on crimes.crime_id = links.crime_id
-    join (
-        select candidate_id, reported_at, is_rape_report from int_candidates
-        union all
-        select candidate_id, reported_at, is_rape_report from int_other_route_candidates
-    ) as candidates on candidates.candidate_id = links.candidate_id
 ),
 
 victims as (

@@ -271,14 +271,14 @@ def test_invariants_hold_and_catch_a_broken_count(reconcile_records, settings):
     connection = reconcile_records(incidents=incidents, crimes=crimes)
     parameters = sql_parameters(settings, SNAPSHOT)
     check_invariants(connection, parameters)  # holds
-    connection.execute("update candidate_outcomes set unrecorded_crimes = unrecorded_crimes + 1 where candidate_ref = 'KNT-09'")
+    connection.execute("update int_candidate_outcomes set unrecorded_crimes = unrecorded_crimes + 1 where candidate_ref = 'KNT-09'")
     with pytest.raises(InvariantViolation, match="assert_candidate_crimes_balance.sql returned 1 rows"):
         check_invariants(connection, parameters)
 
 
 @pytest.mark.parametrize("breakage, assertion", [
     ("delete from worklist where candidate_ref = 'KNT-2'", "assert_worklist_holds_every_lost_crime.sql"),
-    ("update candidate_outcomes set unrecorded_crimes = 1, recorded_crimes = 0 where route = 'OTHER'",
+    ("update int_candidate_outcomes set unrecorded_crimes = 1, recorded_crimes = 0 where route = 'OTHER'",
      "assert_other_route_recorded_by_definition.sql"),
     ("insert into int_probable_crime_links (route, report_ref, crime_ref, candidate_id, crime_id) "
      "select 'CALL', 'KNT-1', crime_ref, 1, crime_id from stg_crimes where crime_ref = 'KNT/24/1'",
