@@ -13,8 +13,9 @@
 
 Every partition is one file, written beside its final name and moved into place with
 ``os.replace``: a reader sees the old file or the new one, never half of one; a crash leaves the
-previous version intact (and at worst a ``.tmp-*`` file, which readers never match); a rerun
-replaces exactly what it wrote. Files are created readable by their owner only, and so is every
+previous version intact (and at worst a ``.tmp-*`` file, which readers never match and the next
+write of that file removes once it is `STALE_TEMPORARY_SECONDS` old); a rerun replaces exactly
+what it wrote. Files are created readable by their owner only, and so is every
 folder this module creates; `restrict_new_files_to_owner` extends that to files other libraries
 write for the pipeline (Great Expectations' results and Data Docs).
 
@@ -33,6 +34,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +46,10 @@ PART_FILE = "part-0.parquet"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 OWNER_ONLY_UMASK = 0o077  # new files and folders: no access for group or others
+
+# A temporary file this old beside its final name is a crashed writer's: writing one partition
+# takes seconds; a younger one may be another writer's, mid-write.
+STALE_TEMPORARY_SECONDS = 600
 
 FAULT_INJECT_ENV = "CDI_FAULT_INJECT"
 FAULT_EXIT_CODE = 86  # distinguishes an injected crash from a real failure in the tests
@@ -167,6 +173,7 @@ def atomic_file(final_path: Path) -> Iterator[Path]:
     """
     final_path = Path(final_path)
     ensure_dir(final_path.parent)
+    _remove_stale_temporaries(final_path)
     handle, temporary_name = tempfile.mkstemp(prefix=f".tmp-{final_path.name}-", dir=final_path.parent)
     os.close(handle)
     temporary = Path(temporary_name)
@@ -182,6 +189,17 @@ def atomic_file(final_path: Path) -> Iterator[Path]:
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def _remove_stale_temporaries(final_path: Path) -> None:
+    """Remove what a crashed write of ``final_path`` left beside it (a kill runs no clean-up)."""
+    stale_before = time.time() - STALE_TEMPORARY_SECONDS
+    for leftover in final_path.parent.glob(f".tmp-{final_path.name}-*"):
+        try:
+            if leftover.stat().st_mtime < stale_before:
+                leftover.unlink()
+        except FileNotFoundError:  # another writer removed it first
+            pass
 
 
 # Rows per Parquet row group: DuckDB reads a file's row groups in parallel, so a partition of a

@@ -8,6 +8,7 @@ plus one real SIGKILL at whatever moment the process has reached.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -34,6 +35,13 @@ def _killed(result: subprocess.CompletedProcess, fault: str) -> None:
     assert f"{lake.FAULT_INJECT_ENV}: dying {fault.split(':')[0]}" in result.stderr
 
 
+def _age(leftovers: list) -> None:
+    """Make the crashed run's temporary files as old as a rerun the next morning would find them."""
+    long_ago = time.time() - lake.STALE_TEMPORARY_SECONDS - 3600
+    for leftover in leftovers:
+        os.utime(leftover, (long_ago, long_ago))
+
+
 @pytest.mark.parametrize(
     "fault, partially_written",
     [
@@ -55,9 +63,10 @@ def test_killed_during_extraction_then_rerun(simulated_landing, lake_after_yeste
         assert [path.parent for path in leftovers] == [final.parent]  # ...only the finished temporary file
     assert not lake.mart_path(lake_dir, "worklist", FORCE, TODAY).exists()
 
+    _age(leftovers)
     rerun = run_stages(simulated_landing, lake_dir, TODAY)
     assert rerun.returncode == 0, rerun.stderr
-    assert_no_partial_file_is_visible(lake_dir)
+    assert assert_no_partial_file_is_visible(lake_dir) == []  # the rerun also removed the crash's leftovers
     assert mart_rows(lake_dir, TODAY) == mart_rows(clean_lake, TODAY)
 
 
@@ -71,15 +80,17 @@ def test_killed_during_reconciliation_then_rerun(simulated_landing, lake_after_y
     assert extracted.returncode == 0, extracted.stderr
     _killed(run_stages(simulated_landing, lake_dir, TODAY, "reconcile", CDI_FAULT_INJECT=fault), fault)
 
-    assert_no_partial_file_is_visible(lake_dir)
+    leftovers = assert_no_partial_file_is_visible(lake_dir)
     written, clean = mart_rows(lake_dir, TODAY), mart_rows(clean_lake, TODAY)
     assert len(written) == (len(clean) if marts_in_place == "all" else marts_in_place)
     assert not lake.manifest_path(lake_dir, "reconcile", "marts", FORCE, TODAY).exists()  # the run is unfinished
     for mart, rows in written.items():  # and what is visible is whole, as a complete run wrote it
         assert rows == clean[mart]
 
+    _age(leftovers)
     rerun = run_stages(simulated_landing, lake_dir, TODAY, "reconcile")
     assert rerun.returncode == 0, rerun.stderr
+    assert assert_no_partial_file_is_visible(lake_dir) == []
     assert mart_rows(lake_dir, TODAY) == mart_rows(clean_lake, TODAY)
 
 
@@ -108,3 +119,20 @@ def test_the_fault_hook_is_inert_unless_asked(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="the point must be one of before_replace, after_replace"):
         lake.write_text("x", tmp_path / "a" / "other.txt")
     assert not (tmp_path / "a" / "other.txt").exists()
+
+
+def test_a_write_removes_only_stale_leftovers_of_its_own_file(tmp_path):
+    folder = tmp_path / "marts" / "worklist"
+    folder.mkdir(parents=True)
+    crashed = folder / ".tmp-part-0.parquet-crashed"  # a killed writer's, long ago
+    in_progress = folder / ".tmp-part-0.parquet-writing"  # another writer's, this minute
+    other_file = folder / ".tmp-part-1.parquet-crashed"  # another file's: not this write's business
+    for leftover in (crashed, in_progress, other_file):
+        leftover.write_text("half")
+    _age([crashed, other_file])
+
+    lake.write_text("complete\n", folder / "part-0.parquet")
+
+    assert (folder / "part-0.parquet").read_text() == "complete\n"
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        ["part-0.parquet", in_progress.name, other_file.name])
