@@ -28,6 +28,8 @@ from pathlib import Path
 import duckdb
 
 from bench.harness import Measurement, run_in_subprocess
+from pipelines import lake
+from pipelines.simulate import accuracy as ground_truth
 
 FORCE = "MET"
 PROFILE = "met-2018"
@@ -113,53 +115,6 @@ tables = reconcile_polars(reconcile.raw_files(settings.lake_dir, settings.force,
 print("ROWS", tables["candidate_outcomes"].height)
 """
 
-# Accuracy against the ground truth on the same year (see tests/reconcile/test_accuracy.py).
-ACCURACY = """
-with
-
-lost as (
-    select 'CALL' as route, incident_ref as ref, failure_mode,
-           case when failure_mode = 'one_crime_for_several_victims' then true_crime_count - 1
-                else true_crime_count end as lost_crimes,
-    from truth_incidents where failure_mode is not null and failure_mode <> 'late_recording'
-    union all
-    select 'REFERRAL', referral_ref, failure_mode, true_crime_count
-    from truth_referrals where failure_mode is not null and failure_mode <> 'late_recording'
-),
-
-owed as (
-    select lost.*
-    from lost
-    left join candidate_outcomes as outcomes on outcomes.route = lost.route and outcomes.candidate_ref = lost.ref
-    where (lost.failure_mode <> 'wrong_cancellation' or exists (
-              select 1 from raw_crimes
-              where raw_crimes.status <> 'RECORDED'
-                and (raw_crimes.incident_ref = lost.ref or raw_crimes.referral_ref = lost.ref)))
-      and coalesce(outcomes.outcome, '') <> 'PENDING'
-),
-
-repeat_truth as (
-    select incident_ref as report_ref, duplicate_of from truth_incidents
-    where duplicate_of is not null
-      and incident_ref in (select candidate_ref from candidate_outcomes where route = 'CALL')
-      and duplicate_of in (select candidate_ref from candidate_outcomes where route = 'CALL')
-),
-
-repeat_found as (
-    select report_ref, linked_ref as duplicate_of from probable_links where link_kind = 'REPEAT_CALL'
-)
-
-select
-    (select sum(lost_crimes) from owed) as truly_unrecorded_crimes,
-    (select sum(lost_crimes) from owed where ref in (select candidate_ref from worklist)) as reaching_worklist,
-    (select count(*) from repeat_found) as repeat_calls_found,
-    (select count(*) from repeat_truth) as repeat_calls_true,
-    (select count(*) from repeat_found semi join repeat_truth using (report_ref, duplicate_of)) as repeat_calls_correct,
-    (select count(*) from probable_links where link_kind = 'CRIME_RECORD') as probable_crime_links,
-    (select count(*) from worklist) as worklist_items,
-"""
-
-
 def measure(code: str) -> tuple[float, float, float, str]:
     """Wall seconds, peak MB, CPU seconds and stdout of code run in a fresh interpreter."""
     seconds, peak, output = run_in_subprocess(code + CPU_LINE)
@@ -168,20 +123,18 @@ def measure(code: str) -> tuple[float, float, float, str]:
 
 
 def accuracy(root: Path) -> dict:
-    """The accuracy figures of the reconciled year against the simulator's ground truth."""
-    lake = root / "lake"
+    """The accuracy figures of the reconciled year against the simulator's ground truth
+    (pipelines/simulate/accuracy.py), and the number of worklist items."""
+    lake_dir = root / "lake"
     connection = duckdb.connect()
-    for mart in ("candidate_outcomes", "worklist", "probable_links"):
-        connection.read_parquet(str(lake / "marts" / mart / f"force={FORCE}" / f"snapshot_date={END}" / "part-0.parquet")).create_view(mart)
-    connection.read_parquet(str(lake / "raw" / "crimes" / f"force={FORCE}" / f"snapshot_date={END}" / "part-0.parquet")).create_view("raw_crimes")
-    for name in ("truth_incidents", "truth_referrals"):
+    for mart in ground_truth.MARTS_READ:
+        connection.read_parquet(str(lake.mart_path(lake_dir, mart, FORCE, END))).create_view(mart)
+    for source in ground_truth.RAW_SOURCES_READ:
+        connection.read_parquet(str(lake.raw_path(lake_dir, source, FORCE, END))).create_view(f"raw_{source}")
+    for name in ground_truth.TRUTH_TABLES:
         connection.read_parquet(str(root / "truth" / FORCE / f"{name}.parquet")).create_view(name)
-    row = connection.execute(ACCURACY).fetchone()
-    names = [column[0] for column in connection.description]
-    figures = dict(zip(names, (int(value or 0) for value in row)))
-    figures["share_reaching_worklist"] = round(figures["reaching_worklist"] / max(figures["truly_unrecorded_crimes"], 1), 5)
-    figures["repeat_call_precision"] = round(figures["repeat_calls_correct"] / max(figures["repeat_calls_found"], 1), 5)
-    figures["repeat_call_recall"] = round(figures["repeat_calls_correct"] / max(figures["repeat_calls_true"], 1), 5)
+    figures = ground_truth.figures(connection)
+    figures["worklist_items"] = connection.execute("select count(*) from worklist").fetchone()[0]
     connection.close()
     return figures
 
