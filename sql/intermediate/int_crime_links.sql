@@ -9,24 +9,26 @@ crimes as not materialized (
     select crime_id, crime_ref, incident_ref, referral_ref from stg_crimes
 ),
 
+-- is_call rather than the route's name: the grouping below hashes a flag, not a string.
 stated_links as (
-    select 'CALL' as route, incident_ref as report_ref, crime_ref, true as by_crime, false as by_report
+    select true as is_call, incident_ref as report_ref, crime_ref, true as by_crime, false as by_report
     from crimes where incident_ref is not null
     union all
-    select 'REFERRAL', referral_ref, crime_ref, true, false
+    select false, referral_ref, crime_ref, true, false
     from crimes where referral_ref is not null
     union all
-    select 'CALL', incident_ref, unnest(crime_refs), false, true
+    select true, incident_ref, unnest(crime_refs), false, true
     from stg_incidents where len(crime_refs) > 0
     union all
-    select 'REFERRAL', referral_ref, unnest(crime_refs), false, true
+    select false, referral_ref, unnest(crime_refs), false, true
     from stg_referrals where len(crime_refs) > 0
 ),
 
 links as (
-    select route, report_ref, crime_ref, bool_or(by_crime) as by_crime, bool_or(by_report) as by_report,
+    select case when is_call then 'CALL' else 'REFERRAL' end as route, report_ref, crime_ref,
+           bool_or(by_crime) as by_crime, bool_or(by_report) as by_report,
     from stated_links
-    group by route, report_ref, crime_ref
+    group by is_call, report_ref, crime_ref
 ),
 
 final as (
