@@ -17,11 +17,13 @@ Two ways in:
   day-by-day runs give, byte for byte in content (tests/backfill proves it).
 - **A period export**: one export per source covering the period (its first snapshot's lookback
   window to its last cut-off), in its state at the last cut-off, as a force hands over history.
-  It is extracted once into the lake's period partitions, held in memory, and each date's
-  snapshot is worked out from the records' own times by ``sql/period/<source>_as_of.sql``, then
-  reconciled by the same rules. A period export cannot show what the period erased (records
-  deleted at source, closing codes changed after closing): those dates' marts can differ from
-  what daily snapshots would have given in exactly those records.
+  It is extracted once into the lake's period partitions and held in memory with each record's
+  versions, worked out from its own times (``sql/period/<source>_versions.sql``: its states at a
+  cut-off, each with the cut-offs it holds for); each date's snapshot is the versions valid at
+  its cut-off (``sql/period/<source>_as_of.sql``), reconciled by the same rules. A period export
+  cannot show what the period erased (records deleted at source, closing codes changed after
+  closing): those dates' marts can differ from what daily snapshots would have given in exactly
+  those records.
 
 Dates are reconciled in order, each compared with the date before (record_changes, restated
 days), as the daily run compares with the previous snapshot.
@@ -49,9 +51,11 @@ from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A date's snapshot from a period export: the crime references as they stood (table
-# period_crime_references), then each source's records.
-PERIOD_REFERENCES_SQL = "period/crime_references_as_of.sql"
+# A period export, worked out once per worker: when each crime reference on its records was
+# entered (table period_crime_references), then each record's versions (tables <source>_versions).
+# A date's snapshot of a source: the versions valid at the date's cut-off.
+PERIOD_VERSIONS_SQL = ["period/period_crime_references.sql",
+                       *(f"period/{source}_versions.sql" for source in SOURCE_NAMES)]
 PERIOD_SQL = {source: f"period/{source}_as_of.sql" for source in SOURCE_NAMES}
 MISSING_DATES_SHOWN = 10
 
@@ -275,25 +279,25 @@ def _extract_period_source(settings: Settings, source: str, first: dt.date, last
 
 
 def load_period_export(connection: duckdb.DuckDBPyConnection, period_files: dict[str, Path]) -> None:
-    """The period export's raw partitions as tables period_<source>, in memory for every date."""
+    """The period export's raw partitions as tables period_<source>, and its records' versions as
+    tables <source>_versions, in memory for every date."""
     for source, path in period_files.items():
         # file_row_number: the record's position in the period file, to number each date's rows by.
-        # Stored in order of last update: a date's snapshot reads only the row groups whose updates
-        # reach its lookback window (DuckDB skips the others by their min/max).
-        connection.read_parquet(str(path), file_row_number=True, hive_partitioning=False).order(
-            "updated_at, file_row_number").create(f"period_{source}")
+        connection.read_parquet(str(path), file_row_number=True, hive_partitioning=False).create(f"period_{source}")
+    for relative_path in PERIOD_VERSIONS_SQL:
+        reconcile.run_sql_file(connection, relative_path, {})
 
 
 def snapshot_as_of(connection: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> dict[str, str]:
-    """Materialise each source's snapshot of ``day`` as the period export says it stood; return
-    the table of each source."""
+    """Materialise each source's snapshot of ``day`` as the period export says it stood (the
+    record versions valid at its cut-off); return the table of each source."""
     parameters = reconcile.sql_parameters(settings, day)
     tables = {}
-    for table, relative_path in [("period_crime_references", PERIOD_REFERENCES_SQL),
-                                 *((_snapshot_table(source, day), path) for source, path in PERIOD_SQL.items())]:
+    for source, relative_path in PERIOD_SQL.items():
         text = (reconcile.SQL_DIR / relative_path).read_text(encoding="utf-8")
-        connection.execute(f"create or replace table {table} as\n{text}", reconcile.parameters_used(text, parameters))
-        tables[Path(relative_path).stem.removesuffix("_as_of")] = table
+        tables[source] = _snapshot_table(source, day)
+        connection.execute(f"create or replace table {tables[source]} as\n{text}",
+                           reconcile.parameters_used(text, parameters))
     return tables
 
 

@@ -1,7 +1,9 @@
-"""sql/period/*_as_of.sql: a period export seen as one date's snapshot, rule by rule, on a few records."""
+"""sql/period/: a period export seen as one date's snapshot (the record versions of *_versions.sql
+valid at its cut-off, *_as_of.sql), rule by rule, on a few records."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -37,6 +39,13 @@ def connection(settings, landing):
               recorded_at="2024-06-03 08:00:00", ho_offence_code="19C", updated_at="2024-06-03 08:00:00"),
     ]
     referrals = [referral("KNT-R-240601-0001", crime_refs="KNT/24/000002", updated_at="2024-06-03 08:00:00")]
+    with period_export_loaded(settings, landing, incidents, crimes, referrals) as connection:
+        yield connection
+
+
+@contextlib.contextmanager
+def period_export_loaded(settings, landing, incidents: list[dict], crimes: list[dict], referrals: list[dict]):
+    """A connection holding the period export of these records, taken on EXPORTED_ON."""
     for source, rows in (("incidents", incidents), ("crimes", crimes), ("referrals", referrals)):
         write_export(landing, source, rows, snapshot=EXPORTED_ON)
     files = {}
@@ -90,3 +99,25 @@ def test_each_date_numbers_its_rows_from_zero(connection, settings):
     for day in (EARLY, LATE):
         numbers = [number for (number,) in rows(connection, settings, day, "crimes", "file_row_number")]
         assert numbers == list(range(len(numbers)))
+
+
+def test_a_change_at_the_cut_off_itself_comes_after_it(settings, landing):
+    # Closed, and a crime on it recorded, at midnight starting 5 June in London: LATE's cut-off itself.
+    cut_off = "2024-06-05 00:00:00"
+    incidents = [incident("KNT-240604-00001", created_at="2024-06-04 10:00:00", closed_at=cut_off,
+                          crime_refs="KNT/24/000003", updated_at=cut_off)]
+    crimes = [crime("KNT/24/000003", incident_ref="KNT-240604-00001", reported_at="2024-06-04 10:00:00",
+                    recorded_at=cut_off, updated_at=cut_off)]
+    referrals = [referral("KNT-R-240604-0001", received_at="2024-06-04 09:00:00", updated_at="2024-06-04 09:00:00")]
+    with period_export_loaded(settings, landing, incidents, crimes, referrals) as connection:
+        # 5 June: still open, the crime not recorded yet, so not on the log either.
+        assert rows(connection, settings, LATE, "incidents", INCIDENT) == [
+            ("KNT-240604-00001", None, None, None, "04 09:00", LATE),
+        ]
+        assert rows(connection, settings, LATE, "crimes", CRIME) == []
+        # 6 June: as exported.
+        after = LATE + dt.timedelta(days=1)
+        assert rows(connection, settings, after, "incidents", INCIDENT) == [
+            ("KNT-240604-00001", "CR-VIOL", "04 23:00", ["KNT/24/000003"], "04 23:00", after),
+        ]
+        assert rows(connection, settings, after, "crimes", CRIME) == [("KNT/24/000003", "RECORDED", None, None, "04 23:00")]
