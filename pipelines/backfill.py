@@ -20,7 +20,7 @@ Two ways in:
   It is extracted once into the lake's period partitions and held in memory with each record's
   versions, worked out from its own times (``sql/period/<source>_versions.sql``: its states at a
   cut-off, each with the cut-offs it holds for); each date's snapshot is the versions valid at
-  its cut-off (``sql/period/<source>_as_of.sql``), reconciled by the same rules. A period export
+  its cut-off (``sql/period/snapshot_as_of.sql``), reconciled by the same rules. A period export
   cannot show what the period erased (records deleted at source, closing codes changed after
   closing): those dates' marts can differ from what daily snapshots would have given in exactly
   those records.
@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 # A date's snapshot of a source: the versions valid at the date's cut-off.
 PERIOD_VERSIONS_SQL = ["period/period_crime_references.sql",
                        *(f"period/{source}_versions.sql" for source in SOURCE_NAMES)]
-PERIOD_SQL = {source: f"period/{source}_as_of.sql" for source in SOURCE_NAMES}
+PERIOD_SNAPSHOT_SQL = "period/snapshot_as_of.sql"  # reads the view source_versions
 MISSING_DATES_SHOWN = 10
 
 Progress = Callable[[int, int], None]
@@ -291,13 +291,13 @@ def load_period_export(connection: duckdb.DuckDBPyConnection, period_files: dict
 def snapshot_as_of(connection: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> dict[str, str]:
     """Materialise each source's snapshot of ``day`` as the period export says it stood (the
     record versions valid at its cut-off); return the table of each source."""
-    parameters = reconcile.sql_parameters(settings, day)
+    text = (reconcile.SQL_DIR / PERIOD_SNAPSHOT_SQL).read_text(encoding="utf-8")
+    parameters = reconcile.parameters_used(text, reconcile.sql_parameters(settings, day))
     tables = {}
-    for source, relative_path in PERIOD_SQL.items():
-        text = (reconcile.SQL_DIR / relative_path).read_text(encoding="utf-8")
+    for source in SOURCE_NAMES:
+        connection.execute(f"create or replace view source_versions as select * from {source}_versions")
         tables[source] = _snapshot_table(source, day)
-        connection.execute(f"create or replace table {tables[source]} as\n{text}",
-                           reconcile.parameters_used(text, parameters))
+        connection.execute(f"create or replace table {tables[source]} as\n{text}", parameters)
     return tables
 
 

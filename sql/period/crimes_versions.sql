@@ -1,6 +1,6 @@
 -- Each crime record of a period export in every state a snapshot cut-off could have seen it in,
 -- with the cut-offs each state (version) holds for: valid_from < cut-off <= valid_to. Worked out
--- when the period is loaded; a date's snapshot (crimes_as_of.sql) picks the version valid at its
+-- when the period is loaded; a date's snapshot (snapshot_as_of.sql) picks the version valid at its
 -- cut-off.
 -- How a crime record stood at a cut-off (the rules of incidents_versions.sql):
 --   - recorded after the cut-off: not there yet (no version before recorded_at);

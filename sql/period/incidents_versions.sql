@@ -1,6 +1,6 @@
 -- Each incident of a period export in every state a snapshot cut-off could have seen it in, with
 -- the cut-offs each state (version) holds for: valid_from < cut-off <= valid_to. Worked out when
--- the period is loaded; a date's snapshot (incidents_as_of.sql) picks the version valid at its
+-- the period is loaded; a date's snapshot (snapshot_as_of.sql) picks the version valid at its
 -- cut-off.
 -- How an incident stood at a cut-off:
 --   - created after the cut-off: not in the system yet (no version before created_at);

@@ -1,5 +1,5 @@
 """sql/period/: a period export seen as one date's snapshot (the record versions of *_versions.sql
-valid at its cut-off, *_as_of.sql), rule by rule, on a few records."""
+valid at its cut-off, snapshot_as_of.sql), rule by rule, on a few records."""
 
 from __future__ import annotations
 

@@ -100,7 +100,8 @@ REVIEWED_ASSEMBLY = {
         "a constant query of reconcile.py (NO_PREVIOUS_DAILY_RATES)",
     ("pipelines/backfill.py", "snapshot_as_of", "execute"):
         "a table named by _snapshot_table (a contract source name and a date's digits); the text is "
-        "our own sql/period file, its values bound",
+        "our own sql/period file, its values bound; the view source_versions over <source>_versions, "
+        "a contract source name",
     ("pipelines/backfill.py", "_point_views", "execute"):
         "views raw_<source> / prev_raw_<source> over tables named by _snapshot_table",
     ("pipelines/backfill.py", "_reconcile_run", "execute"):

@@ -1,15 +1,18 @@
--- A period export seen as the daily snapshot of $snapshot_date: what the public-protection
--- system held at that snapshot's cut-off ($as_of), worked out from each record's own times (the
--- rules of incidents_as_of.sql).
--- A referral's state at the cut-off is its version valid then (referrals_versions.sql, which
--- holds the rules of how a referral stood); it has none before it was received.
+-- A period export seen as the daily snapshot of $snapshot_date: what a source system held at that
+-- snapshot's cut-off ($as_of), worked out from each record's own times.
+-- Rule (snapshots, source-exports.md): a snapshot holds every record created or updated in the
+-- lookback window before its cut-off (from $window_start), in its state at the cut-off.
+-- A record's state at the cut-off is its version valid then (<source>_versions.sql holds the rules
+-- of how each source's records stood); a record has none before it existed.
+-- source_versions: the versions of the source being worked out (pipelines/backfill.py points it
+-- at incidents_versions, crimes_versions and referrals_versions in turn).
 with
 
 -- Not materialized: each use below reads what it needs of the versions (a copy of the records would
 -- cost as much as the snapshot itself).
 held_then as not materialized (
     select * exclude (valid_from, valid_to)
-    from referrals_versions
+    from source_versions
     where valid_from < $as_of and $as_of <= valid_to
         -- A record last updated before the window was not in the snapshot then either.
         and updated_at >= $window_start
