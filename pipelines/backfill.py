@@ -52,9 +52,11 @@ from pipelines.settings import Settings
 log = logging.getLogger(__name__)
 
 # A period export, worked out once per worker: when each crime reference on its records was
-# entered (table period_crime_references), then each record's versions (tables <source>_versions).
-# A date's snapshot of a source: the versions valid at the date's cut-off.
-PERIOD_VERSIONS_SQL = ["period/period_crime_references.sql",
+# entered, the spans over which each record stands the same, the references as they stood over
+# each span, then each record's versions (tables <source>_versions). A date's snapshot of a
+# source: the versions valid at the date's cut-off.
+PERIOD_VERSIONS_SQL = ["period/period_crime_references.sql", "period/period_state_spans.sql",
+                       "period/period_references_then.sql",
                        *(f"period/{source}_versions.sql" for source in SOURCE_NAMES)]
 PERIOD_SNAPSHOT_SQL = "period/snapshot_as_of.sql"  # reads the view source_versions
 MISSING_DATES_SHOWN = 10

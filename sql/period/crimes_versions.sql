@@ -12,26 +12,11 @@
 -- Records deleted during the period cannot be seen in a period export.
 -- Between its recording and its last update, a crime record as it stood only changes when it is
 -- cancelled: between two such instants (a span), it stands the same at every cut-off, as it
--- stood at the span's end (valid_to).
+-- stood at the span's end (valid_to): period_state_spans.sql.
 with
 
--- The instants a crime record as it stood changes, from its recording to its last update.
-changes as (
-    select file_row_number, recorded_at as changed_at from period_crimes where recorded_at < updated_at
-    union
-    select file_row_number, updated_at from period_crimes where recorded_at < updated_at
-    union
-    select file_row_number, cancelled_at from period_crimes
-    where cancelled_at > recorded_at and cancelled_at < updated_at
-),
-
 spans as (
-    select
-        file_row_number,
-        changed_at as valid_from,
-        lead(changed_at) over (partition by file_row_number order by changed_at) as valid_to,
-    from changes
-    qualify valid_to is not null
+    select file_row_number, valid_from, valid_to from period_state_spans where source = 'crimes'
 ),
 
 as_it_stood as (

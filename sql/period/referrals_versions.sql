@@ -12,46 +12,17 @@
 -- Referrals deleted during the period cannot be seen in a period export.
 -- Between its receipt and its last update, a referral as it stood only changes when a crime
 -- referenced on it is recorded: between two such instants (a span), it stands the same at every
--- cut-off, as it stood at the span's end (valid_to).
+-- cut-off, as it stood at the span's end (valid_to): period_state_spans.sql.
 with
 
-references_entered as (
-    select file_row_number, position, crime_ref, entered_at
-    from period_crime_references
-    where source = 'referrals'
-),
-
--- The instants a referral as it stood changes, from its receipt to its last update.
-changes as (
-    select file_row_number, received_at as changed_at from period_referrals where received_at < updated_at
-    union
-    select file_row_number, updated_at from period_referrals where received_at < updated_at
-    union
-    select referrals.file_row_number, refs.entered_at
-    from period_referrals as referrals
-    join references_entered as refs on refs.file_row_number = referrals.file_row_number
-    where refs.entered_at > referrals.received_at and refs.entered_at < referrals.updated_at
-),
-
 spans as (
-    select
-        file_row_number,
-        changed_at as valid_from,
-        lead(changed_at) over (partition by file_row_number order by changed_at) as valid_to,
-    from changes
-    qualify valid_to is not null
+    select file_row_number, valid_from, valid_to from period_state_spans where source = 'referrals'
 ),
 
 references_then as (
-    select
-        spans.file_row_number,
-        spans.valid_to,
-        list(refs.crime_ref order by refs.position)
-            filter (where refs.entered_at is null or refs.entered_at < spans.valid_to) as crime_refs,
-        max(refs.entered_at) filter (where refs.entered_at < spans.valid_to) as last_entered_at,
-    from spans
-    join references_entered as refs on refs.file_row_number = spans.file_row_number
-    group by spans.file_row_number, spans.valid_to
+    select file_row_number, valid_to, crime_refs, last_entered_at
+    from period_references_then
+    where source = 'referrals'
 ),
 
 as_it_stood as (
