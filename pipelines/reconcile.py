@@ -3,8 +3,9 @@
 The SQL lives in ``sql/`` by layer, one query per file; this module only wires it: it exposes the
 snapshot's raw partitions and the reference lists as views, runs the files in `SQL_PLAN` order
 (each file becomes a table named after it, or a view: `VIEW_FILES`), binds the parameters each
-file uses, runs the ``assert_*`` invariants, and writes the marts to the lake. Each run gets its own connection
-reading and writing Parquet, so runs for different dates or forces never share a database file.
+file uses, runs the ``assert_*`` invariants, and writes the marts to the lake. Each run gets its
+own connection reading and writing Parquet, so runs for different dates or forces never share a
+database file.
 
 A snapshot is also compared with the previous one in the lake (the latest earlier snapshot
 within `PREVIOUS_SNAPSHOT_SEARCH_DAYS`): its raw partitions become the ``prev_raw_*`` views and
