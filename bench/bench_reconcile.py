@@ -25,10 +25,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-import duckdb
-
 from bench.harness import Measurement, run_in_subprocess
-from pipelines import lake
 from pipelines.simulate import accuracy as ground_truth
 
 FORCE = "MET"
@@ -125,14 +122,7 @@ def measure(code: str) -> tuple[float, float, float, str]:
 def accuracy(root: Path) -> dict:
     """The accuracy figures of the reconciled year against the simulator's ground truth
     (pipelines/simulate/accuracy.py), and the number of worklist items."""
-    lake_dir = root / "lake"
-    connection = duckdb.connect()
-    for mart in ground_truth.MARTS_READ:
-        connection.read_parquet(str(lake.mart_path(lake_dir, mart, FORCE, END))).create_view(mart)
-    for source in ground_truth.RAW_SOURCES_READ:
-        connection.read_parquet(str(lake.raw_path(lake_dir, source, FORCE, END))).create_view(f"raw_{source}")
-    for name in ground_truth.TRUTH_TABLES:
-        connection.read_parquet(str(root / "truth" / FORCE / f"{name}.parquet")).create_view(name)
+    connection = ground_truth.snapshot_connection(root / "lake", root / "truth", FORCE, END)
     figures = ground_truth.figures(connection)
     figures["worklist_items"] = connection.execute("select count(*) from worklist").fetchone()[0]
     connection.close()

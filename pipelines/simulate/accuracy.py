@@ -9,7 +9,8 @@ Accuracy here means two things:
   states every link (every simulated force does; their precision and recall against links a force
   forgot are measured by tests/reconcile/test_accuracy.py, which removes some).
 
-The queries run on a DuckDB connection holding these views: the marts `candidate_outcomes`,
+The queries run on a DuckDB connection holding these views (`snapshot_connection` opens one over
+a lake and a truth folder): the marts `candidate_outcomes`,
 `worklist` and `probable_links` of one snapshot, the raw partitions of the same snapshot
 (`raw_incidents`, `raw_referrals`, `raw_crimes`) and the simulator's ground truth
 (`truth_incidents`, `truth_referrals`, `truth_crimes`). The tests (tests/reconcile/) and the
@@ -18,9 +19,13 @@ reconciliation benchmark (bench/bench_reconcile.py) both measure with them.
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
+
+from pipelines import lake
 
 from .profiles import ONE_CRIME_FOR_SEVERAL_VICTIMS, UNRECORDED_FAILURE_MODES, WRONG_CANCELLATION
 
@@ -142,6 +147,19 @@ class ProbableCrimeLinks(NamedTuple):
 
     found: int
     candidates: int
+
+
+def snapshot_connection(lake_dir: Path, truth_dir: Path, force: str, snapshot_date: dt.date) -> duckdb.DuckDBPyConnection:
+    """A connection holding the views the queries read, over one snapshot's marts and raw
+    partitions in a lake and the simulator's ground truth (``<truth_dir>/<force>/<table>.parquet``)."""
+    connection = duckdb.connect()
+    for mart in MARTS_READ:
+        connection.read_parquet(str(lake.mart_path(lake_dir, mart, force, snapshot_date))).create_view(mart)
+    for source in RAW_SOURCES_READ:
+        connection.read_parquet(str(lake.raw_path(lake_dir, source, force, snapshot_date))).create_view(f"raw_{source}")
+    for name in TRUTH_TABLES:
+        connection.read_parquet(str(Path(truth_dir) / force / f"{name}.parquet")).create_view(name)
+    return connection
 
 
 def truly_unrecorded(connection: duckdb.DuckDBPyConnection) -> list[TrulyUnrecorded]:
