@@ -96,6 +96,8 @@ REVIEWED_ASSEMBLY = {
         "an empty view named after a contract source name, or a constant query of reconcile.py",
     ("pipelines/reconcile.py", "register_reference_lists", "create_view"):
         "ref_<list> view names from the constant REFERENCE_LISTS",
+    ("pipelines/simulate/accuracy.py", "snapshot_connection", "create_view"):
+        "raw_<source> view names from the module's constant RAW_SOURCES_READ (tests and benchmarks)",
     ("pipelines/reconcile.py", "register_previous_daily_rates", "execute"):
         "a constant query of reconcile.py (NO_PREVIOUS_DAILY_RATES)",
     ("pipelines/backfill.py", "snapshot_as_of", "execute"):
