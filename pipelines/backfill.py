@@ -281,13 +281,22 @@ def _extract_period_source(settings: Settings, source: str, first: dt.date, last
 
 
 def load_period_export(connection: duckdb.DuckDBPyConnection, period_files: dict[str, Path]) -> None:
-    """The period export's raw partitions as tables period_<source>, and its records' versions as
-    tables <source>_versions, in memory for every date."""
+    """The period export's records' versions as tables <source>_versions, in memory for every date
+    (worked out from its raw partitions, read as tables period_<source>)."""
     for source, path in period_files.items():
         # file_row_number: the record's position in the period file, to number each date's rows by.
         connection.read_parquet(str(path), file_row_number=True, hive_partitioning=False).create(f"period_{source}")
     for relative_path in PERIOD_VERSIONS_SQL:
         reconcile.run_sql_file(connection, relative_path, {})
+    # Every date reads the versions only: the tables they were worked out from are let go.
+    working_tables = [*(f"period_{source}" for source in period_files),
+                      *(stem for stem in map(_table_of, PERIOD_VERSIONS_SQL) if not stem.endswith("_versions"))]
+    for table in working_tables:
+        connection.execute(f"drop table {table}")
+
+
+def _table_of(relative_path: str) -> str:
+    return Path(relative_path).stem  # reconcile.run_sql_file names a file's table after the file
 
 
 def snapshot_as_of(connection: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> dict[str, str]:

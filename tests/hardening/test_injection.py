@@ -104,6 +104,9 @@ REVIEWED_ASSEMBLY = {
         "a table named by _snapshot_table (a contract source name and a date's digits); the text is "
         "our own sql/period file, its values bound; the view source_versions over <source>_versions, "
         "a contract source name",
+    ("pipelines/backfill.py", "load_period_export", "execute"):
+        "drop tables period_<source> (contract source names) and tables named after our own "
+        "sql/period files",
     ("pipelines/backfill.py", "_point_views", "execute"):
         "views raw_<source> / prev_raw_<source> over tables named by _snapshot_table",
     ("pipelines/backfill.py", "_reconcile_run", "execute"):
