@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines import lake
+from pipelines.reconcile import NO_PROGRESS_BAR
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,7 @@ class DayView:
 def _connection() -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(":memory:")
     connection.execute("set TimeZone = 'UTC'")
+    connection.execute(NO_PROGRESS_BAR)
     connection.execute(WILSON_MACRO.read_text(encoding="utf-8"))
     return connection
 

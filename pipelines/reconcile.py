@@ -185,10 +185,16 @@ def check_invariants(connection: duckdb.DuckDBPyConnection, parameters: dict[str
         raise InvariantViolation("; ".join(broken))
 
 
+# DuckDB draws a progress bar on stdout for a query that runs over two seconds: in an Airflow task
+# log or under `cdi run`'s own progress bar it is noise, so the pipeline's connections have none.
+NO_PROGRESS_BAR = "set enable_progress_bar = false"
+
+
 def open_connection() -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(":memory:")
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set preserve_insertion_order = false")
+    connection.execute(NO_PROGRESS_BAR)
     return connection
 
 

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import duckdb
 
-from pipelines import lake
+from pipelines import lake, reconcile
 
 from .profiles import ONE_CRIME_FOR_SEVERAL_VICTIMS, UNRECORDED_FAILURE_MODES, WRONG_CANCELLATION
 
@@ -153,6 +153,7 @@ def snapshot_connection(lake_dir: Path, truth_dir: Path, force: str, snapshot_da
     """A connection holding the views the queries read, over one snapshot's marts and raw
     partitions in a lake and the simulator's ground truth (``<truth_dir>/<force>/<table>.parquet``)."""
     connection = duckdb.connect()
+    connection.execute(reconcile.NO_PROGRESS_BAR)
     for mart in MARTS_READ:
         connection.read_parquet(str(lake.mart_path(lake_dir, mart, force, snapshot_date))).create_view(mart)
     for source in RAW_SOURCES_READ:
