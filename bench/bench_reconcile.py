@@ -12,6 +12,10 @@ peak memory):
 - pandas core rules: bench/reference_rules_pandas.py (links, probable links, outcomes per
   victim, rates). Target: full rules at least 10x faster.
 - polars core rules: only if polars is installed (it is not a dependency of the project).
+- SQL core rules: for the comparison on equal work, the files of sql/ that compute what the pandas
+  and polars implementations compute (candidate outcomes and recording rates), kept in memory as
+  those are: no invariants, no other marts, nothing written. Informative; the targets above are
+  the full rules'.
 
 Accuracy against the simulator's ground truth on the same year goes in the details of the
 full-rules measurement: the share of truly unrecorded crimes that reach the worklist, and the
@@ -112,6 +116,25 @@ tables = reconcile_polars(reconcile.raw_files(settings.lake_dir, settings.force,
 print("ROWS", tables["candidate_outcomes"].height)
 """
 
+# The files of the SQL plan that compute what the pandas and polars implementations compute:
+# staging, every intermediate step, the candidate outcomes and the rates (which recording_rates
+# takes from recording_metrics).
+CORE_PLAN_MARTS = ("marts/candidate_outcomes.sql", "marts/recording_metrics.sql", "marts/recording_rates.sql")
+
+SQL_CORE_RULES = SETTINGS + """
+connection = reconcile.open_connection()
+reconcile.register_inputs(connection, reconcile.raw_files(settings.lake_dir, settings.force, snapshot))
+parameters = reconcile.sql_parameters(settings, snapshot)
+for relative_path in reconcile.SQL_PLAN:
+    if relative_path.startswith("marts/") and relative_path not in {core_marts!r}:
+        continue
+    reconcile.run_sql_file(connection, relative_path, parameters)
+# candidate_outcomes is a view: held in memory, as the other implementations hold their result.
+connection.execute("create table core_candidate_outcomes as select * from candidate_outcomes")
+print("ROWS", connection.execute("select count(*) from core_candidate_outcomes").fetchone()[0])
+"""
+
+
 def measure(code: str) -> tuple[float, float, float, str]:
     """Wall seconds, peak MB, CPU seconds and stdout of code run in a fresh interpreter."""
     seconds, peak, output = run_in_subprocess(code + CPU_LINE)
@@ -144,6 +167,7 @@ def run(workdir: Path) -> list[Measurement]:
     pandas_seconds, pandas_peak, pandas_cpu, _ = measure(PANDAS_RULES.format(**values))
     has_polars = importlib.util.find_spec("polars") is not None
     polars = measure(POLARS_RULES.format(**values)) if has_polars else None
+    core_seconds, core_peak, core_cpu, _ = measure(SQL_CORE_RULES.format(**values, core_marts=CORE_PLAN_MARTS))
     load = os.getloadavg()[0]
 
     measurements = [
@@ -188,4 +212,12 @@ def run(workdir: Path) -> list[Measurement]:
             passed=rules_seconds <= polars_seconds,
             detail={"cpu_seconds": polars_cpu},
         ))
+    measurements.append(Measurement(
+        name="SQL core rules (the pandas and polars subset, in memory)",
+        seconds=core_seconds,
+        peak_rss_mb=core_peak,
+        baseline_name="polars core rules" if polars is not None else "pandas core rules",
+        baseline_seconds=polars[0] if polars is not None else pandas_seconds,
+        detail={"cpu_seconds": core_cpu},
+    ))
     return measurements
