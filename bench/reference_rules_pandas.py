@@ -184,7 +184,8 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         "expected_crimes": incidents["victim_count"].clip(lower=1).astype("int64"),
         "crime_group_hint": hint,
         "is_rape_report": (incidents["opening_code"] == "CR-RAPE") | (incidents["closing_code"] == "CR-RAPE"),
-        "is_domestic_abuse": any_qualifier(["DA"]),
+        "is_domestic_abuse": any_qualifier(["DA"]) | (incidents["opening_code"] == "CR-DAVIOL")
+        | (incidents["closing_code"] == "CR-DAVIOL"),
         "has_vulnerable_victim": any_qualifier(["VULN", "CHILD"]),
         "is_closed_as_non_crime": opening_crime & incidents["closing_code"].notna() & ~closing_crime,
         "beat_code": incidents["beat_code"],
@@ -215,14 +216,15 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
 
     # Probable repeat calls: a call with no crime of its own naming a victim of an earlier
     # candidate call within the duplicate window, compatible group; the earliest such call.
-    call_victims = _explode(calls[["candidate_ref", "reported_s", "crime_group_hint", "victim_person_keys"]],
-                            "victim_person_keys", "victim_key")
+    call_victims = _explode(calls[["candidate_ref", "reported_s", "crime_group_hint", "is_rape_report",
+                                   "victim_person_keys"]], "victim_person_keys", "victim_key")
     later = call_victims[~call_victims["candidate_ref"].isin(calls_with_a_crime)]
     pairs = later.merge(call_victims, on="victim_key", suffixes=("", "_earlier"))
     gap = pairs["reported_s"] - pairs["reported_s_earlier"]
     pairs = pairs[(gap >= 0) & (gap <= int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
                   & (pairs["candidate_ref"] != pairs["candidate_ref_earlier"])
-                  & ((gap > 0) | (pairs["candidate_ref_earlier"] < pairs["candidate_ref"]))]
+                  & ((gap > 0) | (pairs["candidate_ref_earlier"] < pairs["candidate_ref"]))
+                  & (~pairs["is_rape_report"] | pairs["is_rape_report_earlier"])]
     pairs = pairs[_compatible(pairs["crime_group_hint"], pairs["crime_group_hint_earlier"], ref["compatible"])
                   | pairs["crime_group_hint_earlier"].isna()]
     duplicates = (pairs.sort_values(["candidate_ref", "reported_s_earlier", "candidate_ref_earlier"])
@@ -283,10 +285,11 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
             columns={"reported_s": "candidate_reported_s"}), on=["route", "candidate_ref"])
     live = (linked["status"] == "RECORDED") & ~linked["is_n100"]
     linked["is_live"] = live
-    linked["counts"] = live | linked["is_questionable"] | (
-        (linked["status"] == "RECORDED") & linked["is_n100"] & linked["is_rape_report"])
-    linked["taken_out"] = linked["status"].isin(["CANCELLED", "TRANSFERRED"]) & ~linked["is_questionable"]
-    linked["transferred"] = linked["taken_out"] & (linked["status"] == "TRANSFERRED")
+    linked["counts"] = live  # a questionable cancellation does not stand, nor does the record
+    n100 = (linked["status"] == "RECORDED") & linked["is_n100"]
+    linked["taken_out"] = (linked["status"].isin(["CANCELLED", "TRANSFERRED"]) & ~linked["is_questionable"]) | n100
+    linked["transferred"] = ((linked["status"] == "TRANSFERRED") | (linked["cancellation_code"] == "C1")) \
+        & ~linked["is_questionable"]
     linked["in_window"] = linked["counts"] & (
         linked["recorded_s"] - linked["candidate_reported_s"] <= window_seconds)
     linked["victim_slot"] = linked["victim_person_key"].fillna(linked["crime_ref"])
@@ -342,7 +345,8 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         [out["has_explicit"] > 0, out["has_probable"] > 0, out["route"] == "OTHER"],
         ["EXPLICIT", "PROBABLE", "OWN_RECORD"], "NONE")
     within_window = as_of - out["reported_s"] < window_seconds
-    expected = out["expected_crimes"].astype("int64")
+    expected = np.maximum(out["expected_crimes"].astype("int64"), out["recorded_victims"] + out["removed_victims"])
+    out["expected_crimes"] = expected
     recorded = np.minimum(expected, out["recorded_victims"])
     on_time = np.minimum(expected, out["recorded_victims_in_window"])
     is_duplicate = out["duplicate_of"].notna()
@@ -356,19 +360,21 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     out["is_downgraded"] = out["is_closed_as_non_crime"].astype(bool) & (out["crime_link"] == "NONE")
     out["hours_to_record"] = (out["first_recorded_s"] - out["reported_s"]) / SECONDS_PER_HOUR
     out["rape_resolution"] = np.select(
-        [~out["is_rape_report"].astype(bool) | is_duplicate, out["has_live_rape_record"], out["has_n100_record"],
+        [~out["is_rape_report"].astype(bool) | is_duplicate | (out["route"] == "OTHER"), out["has_live_rape_record"],
+         out["has_n100_record"],
          out["has_transfer"], within_window],
         [None, "RECORDED_RAPE", "N100", "TRANSFERRED", "PENDING"], "UNRESOLVED")
     out["outcome"] = np.select(
         [is_duplicate & (recorded == 0),
+         out["questionably_cancelled_crimes"] > 0,
          (recorded == 0) & (removed == 0) & within_window,
          (recorded == 0) & (removed == 0),
-         out["questionably_cancelled_crimes"] > 0,
          (recorded + removed < expected) & ~within_window,
          (recorded == 0) & (out["transferred_victims"] > 0),
+         (recorded == 0) & out["has_n100_record"],
          recorded == 0,
          on_time == recorded],
-        ["DUPLICATE", "PENDING", "UNRECORDED", "CANCELLED_QUESTIONABLE", "UNDER_COUNTED", "TRANSFERRED",
+        ["DUPLICATE", "CANCELLED_QUESTIONABLE", "PENDING", "UNRECORDED", "UNDER_COUNTED", "TRANSFERRED", "N100",
          "CANCELLED_VALID", "RECORDED_ON_TIME"], "RECORDED_LATE")
     candidate_outcomes = out[[
         "candidate_ref", "route", "candidate_basis", "report_day", "crime_group", "is_rape_report",

@@ -121,7 +121,8 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
             pl.when(has("INJURY") | has("WEAPON")).then(pl.lit("VIOLENCE_AGAINST_THE_PERSON")),
         ),
         is_rape_report=((pl.col("opening_code") == "CR-RAPE") | (pl.col("closing_code") == "CR-RAPE")).fill_null(False),
-        is_domestic_abuse=has("DA"),
+        is_domestic_abuse=has("DA") | (pl.col("opening_code") == "CR-DAVIOL")
+        | (pl.col("closing_code") == "CR-DAVIOL").fill_null(False),
         has_vulnerable_victim=has("VULN") | has("CHILD"),
         is_closed_as_non_crime=opening & pl.col("closing_code").is_not_null() & ~closing,
         beat_code=pl.col("beat_code"),
@@ -151,13 +152,15 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
 
     # Probable repeat calls.
     call_victims = (reports.filter(pl.col("route") == "CALL")
-                    .select("candidate_id", "candidate_ref", "reported_s", "crime_group_hint", "victim_keys")
+                    .select("candidate_id", "candidate_ref", "reported_s", "crime_group_hint", "is_rape_report",
+                            "victim_keys")
                     .explode("victim_keys").drop_nulls("victim_keys"))
     later = call_victims.filter(~pl.col("candidate_ref").is_in(calls_with_a_crime.implode()))
     duplicate_pairs = later.join(call_victims, on="victim_keys", suffix="_earlier").filter(
         (pl.col("reported_s") - pl.col("reported_s_earlier")).is_between(0, int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
         & (pl.col("candidate_ref") != pl.col("candidate_ref_earlier"))
         & ((pl.col("reported_s") > pl.col("reported_s_earlier")) | (pl.col("candidate_ref_earlier") < pl.col("candidate_ref")))
+        & (~pl.col("is_rape_report") | pl.col("is_rape_report_earlier"))
     )
     duplicate_pairs = pl.concat([
         _compatible(duplicate_pairs.filter(pl.col("crime_group_hint_earlier").is_not_null()),
@@ -213,11 +216,12 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
                   is_live=(pl.col("status") == "RECORDED") & ~pl.col("is_n100"),
                   victim_slot=pl.coalesce("victim_person_key", "crime_ref"))
               .with_columns(
-                  counts=pl.col("is_live") | pl.col("is_questionable")
-                  | ((pl.col("status") == "RECORDED") & pl.col("is_n100") & pl.col("rape_report")),
-                  taken_out=pl.col("status").is_in(["CANCELLED", "TRANSFERRED"]) & ~pl.col("is_questionable"))
+                  counts=pl.col("is_live"),  # a questionable cancellation does not stand, nor does the record
+                  taken_out=(pl.col("status").is_in(["CANCELLED", "TRANSFERRED"]) & ~pl.col("is_questionable"))
+                  | ((pl.col("status") == "RECORDED") & pl.col("is_n100")))
               .with_columns(
-                  transferred=pl.col("taken_out") & (pl.col("status") == "TRANSFERRED"),
+                  transferred=((pl.col("status") == "TRANSFERRED") | (pl.col("cancellation_code") == "C1").fill_null(False))
+                  & ~pl.col("is_questionable"),
                   in_window=pl.col("counts") & ((pl.col("recorded_s") - pl.col("candidate_reported_s")) <= window_seconds)))
     victims = linked.group_by("candidate_id", "victim_slot").agg(
         recorded=pl.col("counts").any(), in_window=pl.col("in_window").any(), taken_out=pl.col("taken_out").any(),
@@ -250,6 +254,9 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         + [pl.col(name).fill_null(False) for name in ("has_live_rape_record", "has_n100_record", "has_transfer")]
         + [pl.col(name).fill_null(pl.lit([], dtype=pl.List(pl.String))) for name in ("linked_crime_refs", "probable_crime_refs")]
     ).with_columns(
+        # More victims in the records than the report named are more crimes (rule 3).
+        expected_crimes=pl.max_horizontal("expected_crimes", pl.col("recorded_victims") + pl.col("removed_victims")),
+    ).with_columns(
         crime_group=pl.coalesce("recorded_group", "crime_group_hint", pl.lit("UNKNOWN")),
         crime_link=pl.when(pl.col("linked_crime_refs").list.len() > 0).then(pl.lit("EXPLICIT"))
         .when(pl.col("probable_crime_refs").list.len() > 0).then(pl.lit("PROBABLE"))
@@ -268,17 +275,19 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         unrecorded_crimes=pl.when(pl.col("within")).then(0).otherwise(pl.col("rest")),
         pending_crimes=pl.when(pl.col("within")).then(pl.col("rest")).otherwise(0),
         is_downgraded=pl.col("is_closed_as_non_crime") & (pl.col("crime_link") == "NONE"),
-        rape_resolution=pl.when(~pl.col("is_rape_report") | pl.col("duplicate_of").is_not_null()).then(None)
+        rape_resolution=pl.when(~pl.col("is_rape_report") | pl.col("duplicate_of").is_not_null()
+                                | (pl.col("route") == "OTHER")).then(None)
         .when(pl.col("has_live_rape_record")).then(pl.lit("RECORDED_RAPE"))
         .when(pl.col("has_n100_record")).then(pl.lit("N100"))
         .when(pl.col("has_transfer")).then(pl.lit("TRANSFERRED"))
         .when(pl.col("within")).then(pl.lit("PENDING")).otherwise(pl.lit("UNRESOLVED")),
         outcome=pl.when(pl.col("duplicate_of").is_not_null() & (pl.col("recorded_crimes") == 0)).then(pl.lit("DUPLICATE"))
+        .when(pl.col("questionably_cancelled_crimes") > 0).then(pl.lit("CANCELLED_QUESTIONABLE"))
         .when((pl.col("recorded_crimes") == 0) & (pl.col("removed_crimes") == 0) & pl.col("within")).then(pl.lit("PENDING"))
         .when((pl.col("recorded_crimes") == 0) & (pl.col("removed_crimes") == 0)).then(pl.lit("UNRECORDED"))
-        .when(pl.col("questionably_cancelled_crimes") > 0).then(pl.lit("CANCELLED_QUESTIONABLE"))
         .when((pl.col("rest") > 0) & ~pl.col("within")).then(pl.lit("UNDER_COUNTED"))
         .when((pl.col("recorded_crimes") == 0) & (pl.col("transferred_victims") > 0)).then(pl.lit("TRANSFERRED"))
+        .when((pl.col("recorded_crimes") == 0) & pl.col("has_n100_record")).then(pl.lit("N100"))
         .when(pl.col("recorded_crimes") == 0).then(pl.lit("CANCELLED_VALID"))
         .when(pl.col("recorded_within_window") == pl.col("recorded_crimes")).then(pl.lit("RECORDED_ON_TIME"))
         .otherwise(pl.lit("RECORDED_LATE")),

@@ -366,15 +366,15 @@ def gate_candidates_suite() -> gx.ExpectationSuite:
             notes="The reconciliation's outcome list.",
         ),
         gxe.ExpectColumnValuesToNotBeInSet(
-            column="outcome",
-            value_set=["UNRECORDED"],
-            row_condition=RowColumn("is_rape_report") == True,  # noqa: E712 (builds a condition)
+            column="rape_resolution",
+            value_set=["UNRESOLVED"],
             severity=WARNING,
             meta={"check": quality.CHECK_RAPE_UNRECORDED},
             notes=(
                 "A rape report must end as a recorded rape, a justified N100 classification or a "
-                "documented transfer: none may stay unrecorded after 24 hours. Default warning "
-                "(it tops the alert); a force may make it critical."
+                "documented transfer within 24 hours (rape_resolution, int_candidate_outcomes.sql): "
+                "unrecorded, recorded as another offence, or cancelled are all unresolved. Default "
+                "warning (it tops the alert); a force may make it critical."
             ),
         ),
     ]

@@ -50,6 +50,7 @@ from pipelines import lake
 from pipelines.contract import SOURCES, SourceContract
 from pipelines.reference import REFERENCE_LISTS, reference_codes
 from pipelines.settings import default_thresholds
+from pipelines.verdict import rape_reports_unresolved
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
@@ -91,9 +92,10 @@ RATES_COLUMNS = (
     "unrecorded_rate",
     "share_within_24h",
 )
-CANDIDATE_COLUMNS = ("candidate_ref", "is_rape_report", "outcome")
+CANDIDATE_COLUMNS = ("candidate_ref", "is_rape_report", "outcome", "rape_resolution")
 # The outcomes sql/intermediate/int_candidate_outcomes.sql assigns (DUPLICATE: a probable repeat
-# call about a report already counted, which leaves the count).
+# call about a report already counted, which leaves the count; N100: a reported rape found not to
+# be a crime, which leaves it too).
 CANDIDATE_OUTCOMES = (
     "RECORDED_ON_TIME",
     "RECORDED_LATE",
@@ -102,6 +104,7 @@ CANDIDATE_OUTCOMES = (
     "CANCELLED_VALID",
     "CANCELLED_QUESTIONABLE",
     "TRANSFERRED",
+    "N100",
     "UNDER_COUNTED",
     "DUPLICATE",
 )
@@ -219,8 +222,7 @@ class Breach:
     def describe(self) -> str:
         """One line for a log, an exception or the registrar's alert."""
         if self.check == CHECK_RAPE_UNRECORDED:
-            refs = f" (e.g. {', '.join(self.examples[:3])})" if self.examples else ""
-            return f"{self.count} rape report(s) unrecorded after 24 hours{refs}"
+            return rape_reports_unresolved(self.count, self.examples)
         where = (
             "overall" if self.dimension == "overall" else f"{self.dimension} {self.dimension_value}"
         )

@@ -37,7 +37,7 @@ from pipelines.report_page import (  # noqa: F401  (CSP: the policy tests check 
     required_rate,
 )
 from pipelines.settings import Settings
-from pipelines.verdict import RateLine, load_verdict, percent, threshold_for
+from pipelines.verdict import RateLine, load_verdict, percent, rape_reports_unresolved, threshold_for
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +188,7 @@ def _period_breaches(settings: Settings, lines: list[RateLine], worklist: list[d
         )))
     rapes = [item["candidate_ref"] for item in worklist if "RAPE_REPORT_UNRESOLVED" in (item.get("reason_codes") or "")]
     if rapes:
-        found.append(("rape_unrecorded", (
-            f"{len(rapes)} rape report(s) unrecorded after 24 hours (e.g. {', '.join(rapes[:3])})"
-        )))
+        found.append(("rape_unrecorded", rape_reports_unresolved(len(rapes), rapes)))
     breaches = [text for check, text in found if severity.get(check, "critical") == "critical"]
     warnings = [text for check, text in found if severity.get(check, "critical") != "critical"]
     return breaches, warnings

@@ -145,6 +145,13 @@ def whole_number(value: float | None) -> str:
     return "n/a" if value is None else f"{round(value):,}"
 
 
+def rape_reports_unresolved(count: int, examples: list[str]) -> str:
+    """The rape-report warning, in the gate's and the period report's words (one definition:
+    rape_resolution UNRESOLVED in int_candidate_outcomes.sql)."""
+    refs = f" (e.g. {', '.join(examples[:3])})" if examples else ""
+    return f"{count} rape report(s) not resolved after 24 hours (no recorded rape, N100 or transfer){refs}"
+
+
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 

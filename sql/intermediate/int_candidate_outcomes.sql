@@ -5,13 +5,18 @@
 -- Rule 3: one crime per victim. A report's records are grouped by the victim they name (a record
 --   naming no victim is a victim of its own); a victim is recorded when one of their records
 --   counts; fewer recorded victims than the report expects leaves the rest unrecorded, and a
---   second live record for the same victim is an extra record (it should be cancelled C3).
+--   second live record for the same victim is an extra record (it should be cancelled C3). A
+--   report expects a crime for each victim it names, or for each its records name if more.
 -- A probable duplicate call (int_duplicate_calls) with no crime of its own is taken out of the
 --   count: its crime is owed on the original call.
--- Rule 4: a record counts while it is live, and also when its cancellation is questionable
---   (stg_crimes: it was recorded, the cancellation goes to the worklist); a valid cancellation or
---   a transfer takes the victim out of the count. An N100 record counts for a rape report only.
---   A rape report ends as a recorded rape, an N100 or a transfer, or is left unresolved.
+-- Rule 4: a record counts while it is live. A cancellation without the code or the authority the
+--   rule demands (stg_crimes) does not stand, but neither does the record: the crime is counted
+--   unrecorded, and the cancellation goes to the worklist. A valid cancellation or
+--   a transfer (status TRANSFERRED, or cancelled C1: the crime happened in another force's area)
+--   takes the victim out of the count, and so does an N100: a reported rape found not to be a
+--   crime is not a crime that should have been recorded. A rape report (a call or a referral)
+--   ends as a recorded rape, an N100 or a transfer, or is left unresolved; a crime record with no
+--   report (route OTHER) answers to the cancellation rule alone.
 -- Rule 6: a crime-coded call closed as a non-crime with no crime record linked is a downgrade.
 with
 
@@ -48,11 +53,10 @@ linked_crimes as (
         crimes.is_questionable_cancellation,
         crimes.status = 'RECORDED' and not crimes.is_n100 as is_live,
         crimes.status = 'RECORDED' and crimes.is_n100 as is_n100_record,
-        (crimes.status = 'RECORDED' and not crimes.is_n100)
-            or crimes.is_questionable_cancellation
-            or (crimes.status = 'RECORDED' and crimes.is_n100 and links.is_rape_report) as counts_as_record,
-        crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation as is_taken_out,
-        crimes.status = 'TRANSFERRED' and not crimes.is_questionable_cancellation as is_transferred,
+        (crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation)
+            or (crimes.status = 'RECORDED' and crimes.is_n100) as is_taken_out,
+        (crimes.status = 'TRANSFERRED' or crimes.cancellation_code = 'C1')
+            and not crimes.is_questionable_cancellation as is_transferred,
         seconds_between(links.reported_at, crimes.recorded_at)
             <= cast($recording_window_hours as bigint) * 3600 as is_recorded_in_window,
     from int_candidate_crimes as links
@@ -64,8 +68,8 @@ victims as (
     select
         candidate_id,
         victim_slot,
-        bool_or(counts_as_record) as is_recorded,
-        bool_or(counts_as_record and is_recorded_in_window) as is_recorded_in_window,
+        bool_or(is_live) as is_recorded,
+        bool_or(is_live and is_recorded_in_window) as is_recorded_in_window,
         bool_or(is_taken_out) as is_taken_out,
         bool_or(is_transferred) as is_transferred,
         -- A second live record for the same victim is an extra record (it should be cancelled C3).
@@ -89,7 +93,7 @@ victims_per_candidate as (
 records_per_candidate as (
     select
         candidate_id,
-        min(recorded_at) filter (where counts_as_record) as first_recorded_at,
+        min(recorded_at) filter (where is_live) as first_recorded_at,
         count(*) filter (where is_questionable_cancellation) as questionably_cancelled_crimes,
         bool_or(is_live and is_rape) as has_live_rape_record,
         bool_or(is_n100_record) as has_n100_record,
@@ -153,12 +157,18 @@ counted as (
     left join int_duplicate_calls as duplicates on duplicates.candidate_id = candidates.candidate_id
 ),
 
+with_expected as (
+    -- Rule 3: more victims in the records than the report named are more crimes, not fewer.
+    select * replace (greatest(expected_crimes, recorded_victims + removed_victims) as expected_crimes)
+    from counted
+),
+
 with_recorded as (
     select
         *,
         least(expected_crimes, recorded_victims) as recorded_crimes,
         least(expected_crimes, recorded_victims_in_window) as recorded_within_window,
-    from counted
+    from with_expected
 ),
 
 with_removed as (
@@ -207,7 +217,7 @@ final as (
         questionably_cancelled_crimes,
         extra_live_records,
         case
-            when not is_rape_report or duplicate_of is not null then null
+            when not is_rape_report or duplicate_of is not null or route = 'OTHER' then null
             when has_live_rape_record then 'RECORDED_RAPE'
             when has_n100_record then 'N100'
             when has_transfer then 'TRANSFERRED'
@@ -216,11 +226,12 @@ final as (
         end as rape_resolution,
         case
             when duplicate_of is not null and recorded_crimes = 0 then 'DUPLICATE'
+            when questionably_cancelled_crimes > 0 then 'CANCELLED_QUESTIONABLE'
             when recorded_crimes = 0 and removed_crimes = 0 and is_within_window then 'PENDING'
             when recorded_crimes = 0 and removed_crimes = 0 then 'UNRECORDED'
-            when questionably_cancelled_crimes > 0 then 'CANCELLED_QUESTIONABLE'
             when recorded_crimes + removed_crimes < expected_crimes and not is_within_window then 'UNDER_COUNTED'
             when recorded_crimes = 0 and transferred_victims > 0 then 'TRANSFERRED'
+            when recorded_crimes = 0 and has_n100_record then 'N100'
             when recorded_crimes = 0 then 'CANCELLED_VALID'
             when recorded_within_window = recorded_crimes then 'RECORDED_ON_TIME'
             else 'RECORDED_LATE'

@@ -51,7 +51,7 @@ incident_candidates as (
         incident_crime_group_hint(opening_is_crime, opening_group_hint, closing_is_crime, closing_group_hint, qualifiers)
             as crime_group_hint,
         incident_is_rape_report(opening_code, closing_code) as is_rape_report,
-        incident_is_domestic_abuse(qualifiers) as is_domestic_abuse,
+        incident_is_domestic_abuse(qualifiers, opening_code, closing_code) as is_domestic_abuse,
         incident_has_vulnerable_victim(qualifiers) as has_vulnerable_victim,
         -- Rule 6: a crime-coded opening closed as a non-crime code (a downgrade once no crime
         -- record is linked to it: int_candidate_outcomes).

@@ -2,12 +2,13 @@
 -- calls). A call with no crime linked to it, naming a victim who was named on an earlier
 -- candidate call within $duplicate_call_window_hours, in a compatible crime group
 -- (stg_crime_group_compatibility; a call with no group hint is compatible with any), is a
--- probable duplicate of the earliest such call (ties: the smaller reference). A probable link,
--- kept apart from the explicit ones: the marts say which candidates it took out of the count.
+-- probable duplicate of the earliest such call (ties: the smaller reference); a rape report only
+-- of an earlier rape report. A probable link, kept apart from the explicit ones: the marts say
+-- which candidates it took out of the count.
 with
 
 calls as (
-    select candidate_id, candidate_ref, reported_at, crime_group_hint, has_linked_crime,
+    select candidate_id, candidate_ref, reported_at, crime_group_hint, has_linked_crime, is_rape_report,
            unnest(victim_person_keys) as victim_key
     from int_candidates
     where route = 'CALL'
@@ -29,6 +30,9 @@ earlier_calls_same_victim as (
         and earlier.candidate_ref <> later.candidate_ref
         and (earlier.reported_at < later.reported_at or earlier.candidate_ref < later.candidate_ref)
     where not later.has_linked_crime
+        -- Rule 4: a rape report must end as a recorded rape, an N100 or a transfer; it is a repeat
+        -- only of an earlier rape report, never of a call about another offence.
+        and (not later.is_rape_report or earlier.is_rape_report)
 ),
 
 compatible as (

@@ -3,8 +3,10 @@
 -- choosing the candidates spares the three quarters of a large force's calls that are not).
 -- Rule 1 (candidate crime) reads the codes' crime_indicative flags (stg_incidents); these are the
 -- attributes the worklist's priorities and the groups of the rates come from.
-create or replace macro incident_is_domestic_abuse(qualifiers) as
-    coalesce(list_contains(qualifiers, 'DA'), false);
+-- Domestic abuse: the DA qualifier, or a domestic violence code (CR-DAVIOL) opening or closing the call.
+create or replace macro incident_is_domestic_abuse(qualifiers, opening_code, closing_code) as
+    coalesce(list_contains(qualifiers, 'DA'), false)
+        or coalesce(opening_code = 'CR-DAVIOL' or closing_code = 'CR-DAVIOL', false);
 
 create or replace macro incident_has_vulnerable_victim(qualifiers) as
     coalesce(list_contains(qualifiers, 'VULN') or list_contains(qualifiers, 'CHILD'), false);

@@ -58,9 +58,11 @@ final as (
         cancellation_authority,
         status in ('CANCELLED', 'TRANSFERRED') and (
             cancellation_code is null
-            or (needs_senior_cancellation_authority and not (
+            -- No authority recorded is not the right authority.
+            or (needs_senior_cancellation_authority and not coalesce(
                 cancellation_authority = 'FCR'
-                or (cancellation_authority = 'DDM' and required_authority = 'DDM')
+                or (cancellation_authority = 'DDM' and required_authority = 'DDM'),
+                false
             ))
             or (is_rape and cancellation_code = 'C2')
         ) as is_questionable_cancellation,

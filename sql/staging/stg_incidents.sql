@@ -43,7 +43,7 @@ final as (
             and not coalesce(closing.crime_indicative, false) as is_closed_as_non_crime,
         -- The attributes below are defined once, in macros/incident_flags.sql (int_candidates works
         -- them out for candidates only).
-        incident_is_domestic_abuse(incidents.qualifiers) as is_domestic_abuse,
+        incident_is_domestic_abuse(incidents.qualifiers, incidents.opening_code, incidents.closing_code) as is_domestic_abuse,
         incident_has_vulnerable_victim(incidents.qualifiers) as has_vulnerable_victim,
         incident_is_rape_report(incidents.opening_code, incidents.closing_code) as is_rape_report,
         opening.crime_group_hint as opening_group_hint,

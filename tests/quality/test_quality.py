@@ -366,8 +366,15 @@ GOOD_RATES = [
 ]
 
 
+# How a rape report with each outcome ended (int_candidate_outcomes.sql's rape_resolution); a
+# rape report recorded as another offence (RECORDED_AS_OTHER here) is unresolved too.
+RAPE_RESOLUTION = {"UNRECORDED": "UNRESOLVED", "RECORDED_ON_TIME": "RECORDED_RAPE", "RECORDED_LATE": "RECORDED_RAPE",
+                   "RECORDED_AS_OTHER": "UNRESOLVED", "LOST": "UNRESOLVED"}
+
+
 def candidates_frame(rape_outcomes: list[str]) -> pd.DataFrame:
-    outcomes = ["RECORDED_ON_TIME", "UNRECORDED", "PENDING"] + rape_outcomes
+    outcomes = ["RECORDED_ON_TIME", "UNRECORDED", "PENDING"] + [
+        "RECORDED_ON_TIME" if outcome == "RECORDED_AS_OTHER" else outcome for outcome in rape_outcomes]
     return pd.DataFrame(
         {
             "candidate_ref": [f"KNT-240601-{i:05d}" for i in range(len(outcomes))],
@@ -376,6 +383,7 @@ def candidates_frame(rape_outcomes: list[str]) -> pd.DataFrame:
             + ["SEXUAL_OFFENCES"] * len(rape_outcomes),
             "is_rape_report": [False] * 3 + [True] * len(rape_outcomes),
             "outcome": outcomes,
+            "rape_resolution": [None] * 3 + [RAPE_RESOLUTION[outcome] for outcome in rape_outcomes],
         }
     )
 
@@ -425,8 +433,8 @@ def test_gate_names_breaching_groups_with_observed_threshold_and_interval(qualit
     assert share.observed == pytest.approx(800 / 900) and share.threshold == 0.90
 
 
-def test_rape_report_unrecorded_warns_without_failing_the_gate(quality_dir):
-    candidates = candidates_frame(["UNRECORDED", "RECORDED_ON_TIME", "UNRECORDED"])
+def test_rape_report_unresolved_warns_without_failing_the_gate(quality_dir):
+    candidates = candidates_frame(["UNRECORDED", "RECORDED_ON_TIME", "RECORDED_AS_OTHER"])
     outcome = gate(rates_frame(GOOD_RATES), candidates, quality_dir)
     assert outcome.passed
     [warning] = outcome.warnings
@@ -438,7 +446,8 @@ def test_rape_report_unrecorded_warns_without_failing_the_gate(quality_dir):
     )
     assert warning.examples == ["KNT-240601-00003", "KNT-240601-00005"]
     assert warning.to_dict()["description"] == (
-        "2 rape report(s) unrecorded after 24 hours (e.g. KNT-240601-00003, KNT-240601-00005)"
+        "2 rape report(s) not resolved after 24 hours (no recorded rape, N100 or transfer) "
+        "(e.g. KNT-240601-00003, KNT-240601-00005)"
     )
 
     strict = {**THRESHOLDS, "severity": {**THRESHOLDS["severity"], "rape_unrecorded": "critical"}}

@@ -128,10 +128,11 @@ def test_outcomes_of_each_kind(reconcile_records):
         ("KNT-04", "PENDING", 1, 0, 0, 0, 0, 1),
         ("KNT-05", "UNDER_COUNTED", 3, 1, 1, 0, 2, 0),  # one crime per victim
         ("KNT-06", "CANCELLED_VALID", 1, 0, 0, 1, 0, 0),  # C4 by a supervisor: not rape or serious violence
-        ("KNT-07", "CANCELLED_QUESTIONABLE", 1, 1, 1, 0, 0, 0),  # C2 on a rape is always questioned
-        ("KNT-08", "RECORDED_ON_TIME", 1, 1, 1, 0, 0, 0),  # a rape report closed as N100
+        # C2 on a rape is always questioned: the cancellation does not stand, and nor does the record
+        ("KNT-07", "CANCELLED_QUESTIONABLE", 1, 0, 0, 0, 1, 0),
+        ("KNT-08", "N100", 1, 0, 0, 1, 0, 0),  # a reported rape found not to be a crime: out of the count
         ("KNT-09", "TRANSFERRED", 1, 0, 0, 1, 0, 0),
-        ("KNT-10", "CANCELLED_QUESTIONABLE", 1, 1, 1, 0, 0, 0),  # rape cancelled without FCR or DDM
+        ("KNT-10", "CANCELLED_QUESTIONABLE", 1, 0, 0, 0, 1, 0),  # rape cancelled without FCR or DDM
         ("KNT-11", "RECORDED_LATE", 2, 2, 1, 0, 0, 0),  # the second victim's crime was late
     ]
 
@@ -152,6 +153,7 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
         cancelled("KNT/24/8", "8N", "", ""),  # a cancellation needs a reason code
         crime("KNT/24/9", incident_ref="", ho_offence_code="19C", status="TRANSFERRED", cancellation_code="C1",
               cancellation_authority="SUPERVISOR", cancelled_at="2024-06-02 10:00:00"),
+        cancelled("KNT/24/90", "5D", "C3", ""),  # no authority recorded is not the right one
     ])
     assert rows(connection, "select crime_ref, is_questionable_cancellation from stg_crimes order by crime_ref") == [
         ("KNT/24/1", True),
@@ -163,6 +165,7 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
         ("KNT/24/7", False),
         ("KNT/24/8", True),
         ("KNT/24/9", True),
+        ("KNT/24/90", True),
     ]
 
 
@@ -234,7 +237,7 @@ def test_rape_reports_end_as_recorded_rape_n100_or_transfer(reconcile_records):
         select candidate_ref, is_rape_report, rape_resolution, outcome
         from int_candidate_outcomes order by candidate_ref""") == [
         ("KNT-1", True, "RECORDED_RAPE", "RECORDED_ON_TIME"),
-        ("KNT-2", True, "N100", "RECORDED_ON_TIME"),
+        ("KNT-2", True, "N100", "N100"),
         ("KNT-3", True, "TRANSFERRED", "TRANSFERRED"),
         ("KNT-4", True, "UNRESOLVED", "RECORDED_ON_TIME"),
         ("KNT-5", True, "UNRESOLVED", "UNRECORDED"),
@@ -242,6 +245,73 @@ def test_rape_reports_end_as_recorded_rape_n100_or_transfer(reconcile_records):
         ("KNT-7", False, None, "UNRECORDED"),
         ("KNT-8", True, "UNRESOLVED", "CANCELLED_VALID"),
     ]
+
+
+def test_a_transfer_is_status_transferred_or_cancelled_c1_and_an_n100_ends_any_report(reconcile_records):
+    rape_call = dict(opening_code="CR-RAPE", closing_code="CR-RAPE")
+    connection = reconcile_records(
+        incidents=[
+            incident("KNT-1", **rape_call),  # cancelled C1 by a DDM: a documented transfer
+            incident("KNT-2", opening_code="CR-SEXUAL", closing_code="CR-SEXUAL"),  # ended as an N100
+        ],
+        crimes=[
+            crime("KNT/24/1", incident_ref="KNT-1", ho_offence_code="19C", status="CANCELLED", cancellation_code="C1",
+                  cancellation_authority="DDM", cancelled_at="2024-06-02 10:00:00"),
+            crime("KNT/24/2", incident_ref="KNT-2", ho_offence_code="N100"),
+        ],
+    )
+    assert rows(connection, """
+        select candidate_ref, rape_resolution, outcome, expected_crimes, recorded_crimes, removed_crimes,
+               unrecorded_crimes
+        from int_candidate_outcomes order by candidate_ref""") == [
+        ("KNT-1", "TRANSFERRED", "TRANSFERRED", 1, 0, 1, 0),
+        ("KNT-2", None, "N100", 1, 0, 1, 0),
+    ]
+
+
+def test_records_naming_more_victims_than_the_call_are_more_crimes(reconcile_records):
+    connection = reconcile_records(
+        incidents=[incident("KNT-1", victim_count="1", victim_person_ids="P1")],
+        crimes=[
+            crime("KNT/24/1", incident_ref="KNT-1", victim_person_id="P1"),
+            crime("KNT/24/2", incident_ref="KNT-1", victim_person_id="P2"),
+            crime("KNT/24/3", incident_ref="KNT-1", victim_person_id="P3", status="CANCELLED", cancellation_code="C1",
+                  cancellation_authority="OFFICER", cancelled_at="2024-06-02 10:00:00"),
+        ],
+    )
+    assert rows(connection, """
+        select candidate_ref, outcome, expected_crimes, recorded_crimes, removed_crimes, unrecorded_crimes
+        from int_candidate_outcomes""") == [("KNT-1", "RECORDED_ON_TIME", 3, 2, 1, 0)]
+
+
+def test_a_domestic_violence_code_flags_domestic_abuse_without_the_qualifier(reconcile_records):
+    connection = reconcile_records(incidents=[
+        incident("KNT-1", opening_code="CR-DAVIOL", closing_code="CR-DAVIOL"),
+        incident("KNT-2", opening_code="CR-VIOL", closing_code="CR-DAVIOL"),
+        incident("KNT-3", opening_code="CR-VIOL", closing_code="CR-VIOL", qualifiers="DA"),
+        incident("KNT-4", opening_code="CR-VIOL", closing_code="CR-VIOL"),
+    ])
+    assert rows(connection, "select candidate_ref, is_domestic_abuse from int_candidate_outcomes order by all") == [
+        ("KNT-1", True), ("KNT-2", True), ("KNT-3", True), ("KNT-4", False),
+    ]
+    assert rows(connection, "select incident_ref, is_domestic_abuse from stg_incidents order by all") == [
+        ("KNT-1", True), ("KNT-2", True), ("KNT-3", True), ("KNT-4", False),
+    ]
+
+
+def test_a_crime_with_no_report_answers_to_the_cancellation_rule_not_the_rape_report_rule(reconcile_records):
+    connection = reconcile_records(crimes=[
+        crime("KNT/24/1", incident_ref="", ho_offence_code="19C", victim_person_id="P9"),
+        # the same rape recorded twice: the duplicate validly cancelled C3 by a DDM
+        crime("KNT/24/2", incident_ref="", ho_offence_code="19C", victim_person_id="P9", status="CANCELLED",
+              cancellation_code="C3", cancellation_authority="DDM", cancelled_at="2024-06-02 10:00:00"),
+    ])
+    assert rows(connection, """
+        select candidate_ref, is_rape_report, rape_resolution, outcome from int_candidate_outcomes order by all""") == [
+        ("KNT/24/1", True, None, "RECORDED_ON_TIME"),
+        ("KNT/24/2", True, None, "CANCELLED_VALID"),
+    ]
+    assert rows(connection, "select candidate_ref from worklist") == []
 
 
 def test_a_downgrade_is_a_crime_coded_call_closed_as_non_crime_with_no_crime_linked(reconcile_records):
@@ -303,6 +373,28 @@ def test_repeat_calls_about_the_same_victim_are_probable_duplicates(reconcile_re
         ("KNT-5", "UNRECORDED", 0, 1),
         ("KNT-6", "RECORDED_ON_TIME", 0, 0),  # has its own crime: never a duplicate
         ("KNT-7", "DUPLICATE", 1, 0),
+    ]
+
+
+def test_a_rape_report_is_a_repeat_only_of_an_earlier_rape_report(reconcile_records):
+    rape_call = dict(opening_code="CR-RAPE", closing_code="CR-RAPE")
+    connection = reconcile_records(
+        incidents=[
+            incident("KNT-1", created_at="2024-06-01 10:00:00", victim_person_ids="P1"),
+            incident("KNT-2", created_at="2024-06-01 16:00:00", victim_person_ids="P1", **rape_call),
+            incident("KNT-3", created_at="2024-06-01 17:00:00", victim_person_ids="P1", **rape_call),
+        ],
+        crimes=[crime("KNT/24/1", incident_ref="KNT-1")],
+    )
+    # The rape report after an assault call is a report of its own; a second rape call repeats it.
+    assert rows(connection, "select candidate_ref, duplicate_of from int_duplicate_calls order by all") == [
+        ("KNT-3", "KNT-2"),
+    ]
+    assert rows(connection, """
+        select candidate_ref, outcome, rape_resolution from int_candidate_outcomes order by candidate_ref""") == [
+        ("KNT-1", "RECORDED_ON_TIME", None),
+        ("KNT-2", "UNRECORDED", "UNRESOLVED"),
+        ("KNT-3", "DUPLICATE", None),
     ]
 
 
@@ -387,8 +479,9 @@ def test_crimes_with_no_report_are_route_other_and_recorded_by_definition(reconc
         from int_candidate_outcomes order by candidate_ref""") == [
         ("KNT/24/1", "OTHER", "OWN_RECORD", "VIOLENCE_AGAINST_THE_PERSON", True, "B01", "RECORDED_ON_TIME", 1, 1, 0, 0),
         ("KNT/24/2", "OTHER", "OWN_RECORD", "THEFT", False, "B07", "RECORDED_LATE", 1, 0, 0, 0),
+        # a cancellation that does not stand leaves no crime standing: unrecorded
         ("KNT/24/3", "OTHER", "OWN_RECORD", "VIOLENCE_AGAINST_THE_PERSON", False, "B01", "CANCELLED_QUESTIONABLE",
-         1, 1, 0, 0),
+         0, 0, 0, 1),
         ("KNT/24/4", "OTHER", "OWN_RECORD", "VIOLENCE_AGAINST_THE_PERSON", False, "B01", "CANCELLED_VALID",
          0, 0, 1, 0),
     ]

@@ -261,7 +261,7 @@ def test_worklist_priorities_and_reasons(reconcile_records):
         (2, "domestic abuse", "KNT-1", "CALL", "UNRECORDED", "UNRECORDED|DOWNGRADED", 1, ""),
         (3, "vulnerable victim", "KNT-5", "CALL", "UNRECORDED", "UNRECORDED", 1, ""),
         (4, "violence", "KNT-3", "CALL", "UNDER_COUNTED", "UNDER_COUNTED", 1, "KNT/24/3"),
-        (4, "violence", "KNT/24/8", "OTHER", "CANCELLED_QUESTIONABLE", "CANCELLED_QUESTIONABLE", 0, ""),
+        (4, "violence", "KNT/24/8", "OTHER", "CANCELLED_QUESTIONABLE", "UNRECORDED|CANCELLED_QUESTIONABLE", 1, ""),
         (5, "other", "KNT-2", "CALL", "UNRECORDED", "UNRECORDED", 1, ""),
     ]
 
