@@ -23,8 +23,12 @@ columns) beside the run's report, with ``audit_plan.json`` saying how it was siz
 
 `ingest_verdicts` (``cdi audit ingest``): reads the sample back with the auditors' columns filled
 in: ``verdict`` CRIME or NO_CRIME; for a crime, ``crimes_due`` (default: the victims the report
-named) and ``crimes_recorded`` (default: what screening found recorded). Any bad row stops the
-ingest with one message naming every bad line. Audited rate per stratum = crimes recorded /
+named) and ``crimes_recorded`` (default: what screening found recorded). The file is read as a
+spreadsheet saves it: UTF-8 (with or without BOM) or Windows-1252, rows of empty cells skipped,
+lines counted as in the file (a quoted note may span several). A verdict its own counts
+contradict is refused: CRIME with crimes_due 0, NO_CRIME with crimes_due or crimes_recorded above
+0, crimes_recorded above crimes_due. Any bad row stops the ingest with one message naming the
+file and every bad line and field. Audited rate per stratum = crimes recorded /
 crimes due (Wilson 95%); overall = the stratified estimate sum W p with a normal interval from
 its variance sum W^2 p (1 - p) / n, each term times the finite population correction 1 - n / N. Written as ``audit_rates.csv`` and ``audit_results.json``.
 """
@@ -34,7 +38,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +50,7 @@ import pyarrow.parquet as pq
 from pipelines import lake, outputs
 from pipelines.reconcile import wilson
 from pipelines.settings import Settings
+from pipelines.sources.csv_export import ExportFormatError, decode_export
 
 Z_95 = 1.959964
 DEFAULT_OVERALL_HALF_WIDTH = 0.02
@@ -195,49 +202,100 @@ def draw_sample(settings: Settings, snapshot_date: dt.date, *, seed: int = 1,
 
 # ------------------------------------------------------------------------------------- ingest
 def _whole(value: str, default: int, name: str) -> int:
-    if value.strip() == "":
+    value = value.strip()
+    if value == "":
         return default
-    if not value.strip().isdigit():
+    if not re.fullmatch(r"[0-9]+", value):
         raise ValueError(f"{name} is not a whole number >= 0: {value!r}")
-    return int(value.strip())
+    return int(value)
+
+
+def _checked(row: dict[str, str], drawn: dict) -> dict | str:
+    """One verdict row with its defaults filled in, or what is wrong with it (naming the field)."""
+    verdict = row["verdict"].strip().upper()
+    if verdict not in VERDICTS:
+        if not verdict:
+            return "verdict is empty: CRIME or NO_CRIME is required"
+        return f"verdict must be CRIME or NO_CRIME, got {row['verdict']!r}"
+    try:
+        due = _whole(row.get("crimes_due", ""), drawn["expected_crimes"] if verdict == "CRIME" else 0, "crimes_due")
+        recorded = _whole(row.get("crimes_recorded", ""), min(due, drawn["screened_recorded_crimes"]), "crimes_recorded")
+    except ValueError as error:
+        return str(error)
+    # crimes_due is the audited rate's denominator: a crime is due at least once, a non-crime never.
+    if verdict == "CRIME" and due == 0:
+        return ("crimes_due 0 contradicts verdict CRIME: a crime is due at least once "
+                f"(leave it empty for the {drawn['expected_crimes']} the report named)")
+    if verdict == "NO_CRIME" and due:
+        return f"crimes_due {due} contradicts verdict NO_CRIME: no crime is due (leave it empty or 0)"
+    if verdict == "NO_CRIME" and recorded:
+        return f"crimes_recorded {recorded} contradicts verdict NO_CRIME: no crime is due (leave it empty or 0)"
+    if recorded > due:
+        return f"crimes_recorded {recorded} is more than crimes_due {due}"
+    return {**drawn, "verdict": verdict, "crimes_due": due, "crimes_recorded": recorded}
 
 
 def read_verdicts(path: Path, sample: dict[str, dict]) -> list[dict]:
-    """The verdict rows, checked against the sample; AuditInputError naming every bad line."""
+    """The verdict rows, checked against the sample; AuditInputError naming every bad line.
+
+    The file is what an auditor's spreadsheet saves: UTF-8 (with or without BOM) or Windows-1252,
+    decoded as extraction decodes exports. Lines are the file's own (a quoted note may span
+    several; blank lines count); rows whose every field is empty, as Excel leaves below a table,
+    are not rows.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if not data.strip():
+        raise AuditInputError(f"{path}, line 1: the file is empty: no header row")
+    try:
+        text, _ = decode_export(path, data)
+    except ExportFormatError as error:
+        raise AuditInputError(str(error)) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except csv.Error as error:
+        raise AuditInputError(f"{path}, line 1: header row cannot be read: {error}") from None
+    missing = [name for name in ("candidate_ref", "verdict") if name not in header]
+    if missing:
+        raise AuditInputError(f"{path}, line 1: columns missing: {', '.join(missing)}")
+    duplicated = sorted({name for name in header if name and header.count(name) > 1})
+    if duplicated:
+        raise AuditInputError(f"{path}, line 1: columns given more than once: {', '.join(duplicated)}")
     problems, seen, verdicts = [], {}, []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [name for name in ("candidate_ref", "verdict") if name not in (reader.fieldnames or [])]
-        if missing:
-            raise AuditInputError(f"{path}: columns missing: {', '.join(missing)}")
-        for line, row in enumerate(reader, start=2):
-            ref = (row.get("candidate_ref") or "").strip().lstrip("'")
-            verdict = (row.get("verdict") or "").strip().upper()
-            if ref not in sample:
-                problems.append(f"line {line}: {ref!r} is not in the sample")
-                continue
-            if ref in seen:
-                problems.append(f"line {line}: {ref} already given on line {seen[ref]}")
-                continue
-            seen[ref] = line
-            if verdict not in VERDICTS:
-                problems.append(f"line {line}: verdict must be CRIME or NO_CRIME, got {row.get('verdict')!r}")
-                continue
-            drawn = sample[ref]
-            try:
-                due = _whole(row.get("crimes_due") or "", drawn["expected_crimes"] if verdict == "CRIME" else 0, "crimes_due")
-                recorded = _whole(row.get("crimes_recorded") or "", min(due, drawn["screened_recorded_crimes"]),
-                                  "crimes_recorded")
-            except ValueError as error:
-                problems.append(f"line {line}: {error}")
-                continue
-            if verdict == "NO_CRIME" and due:
-                problems.append(f"line {line}: NO_CRIME with crimes_due {due}")
-                continue
-            if recorded > due:
-                problems.append(f"line {line}: crimes_recorded {recorded} is more than crimes_due {due}")
-                continue
-            verdicts.append({**drawn, "verdict": verdict, "crimes_due": due, "crimes_recorded": recorded})
+    line_after_previous = reader.line_num
+    while True:
+        line = line_after_previous + 1  # the line the row starts on; reader.line_num is where it ends
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise AuditInputError(f"{path}, line {line}: not valid CSV: {error}") from None
+        line_after_previous = reader.line_num
+        if not any(value.strip() for value in fields):
+            continue  # a blank line, or a row of empty cells (",,,,") as spreadsheets leave them
+        if len(fields) != len(header):
+            problems.append(f"line {line}: expected {len(header)} fields as in the header, found {len(fields)} "
+                            "(a separator in an unquoted field?)")
+            continue
+        row = dict(zip(header, fields))
+        ref = row["candidate_ref"].strip().lstrip("'")
+        if not ref:
+            problems.append(f"line {line}: candidate_ref is empty")
+            continue
+        if ref not in sample:
+            problems.append(f"line {line}: candidate_ref {ref!r} is not in the sample")
+            continue
+        if ref in seen:
+            problems.append(f"line {line}: candidate_ref {ref} already given on line {seen[ref]}")
+            continue
+        seen[ref] = line
+        checked = _checked(row, sample[ref])
+        if isinstance(checked, str):
+            problems.append(f"line {line}: {checked}")
+            continue
+        verdicts.append(checked)
     not_given = sorted(set(sample) - set(seen))
     if not_given:
         problems.append(f"{len(not_given)} sampled candidates have no verdict, e.g. {', '.join(not_given[:5])}")

@@ -119,7 +119,7 @@ def test_bad_verdict_rows_are_named_line_by_line(kent, tmp_path):
     message = str(raised.value)
     assert "line 2: verdict must be CRIME or NO_CRIME, got 'MAYBE'" in message
     assert "line 3: " in message and "already given on line 2" in message
-    assert "line 4: 'KNT-NOT-SAMPLED' is not in the sample" in message
+    assert "line 4: candidate_ref 'KNT-NOT-SAMPLED' is not in the sample" in message
     assert "1 sampled candidates have no verdict" in message and second.split(",")[1] in message
 
 
@@ -135,3 +135,30 @@ def test_cli_audit_sample_and_ingest(kent, tmp_path, capsys):
     assert "ALL" in out and "audited" in out and "screened" in out
     assert main(["audit", "ingest", *common]) == 2
     assert "needs --verdicts" in capsys.readouterr().err
+
+
+def test_cli_audit_ingest_takes_an_excel_file_and_names_bad_lines(kent, tmp_path, capsys):
+    """As Excel saves a filled-in sample: Windows-1252, accented notes, rows of empty cells below."""
+    lake_copy = shutil.copytree(kent.settings.lake_dir, tmp_path / "lake")
+    common = ["--force", FORCE, "--date", kent.snapshot.isoformat(), "--lake", str(lake_copy)]
+    assert main(["audit", "sample", *common, "--seed", "6"]) == 0
+    filled = _fill_in(lake.reports_dir(lake_copy, FORCE, kent.snapshot) / audit.SAMPLE_FILE, _auditor(kent),
+                      tmp_path / "filled.csv")
+    header, *rows = open(filled, newline="").read().splitlines()
+    rows = [row + "Vérifié" for row in rows]  # notes, the last column
+    empty = "," * (len(audit.SAMPLE_COLUMNS) - 1)
+    (tmp_path / "excel.csv").write_bytes("\r\n".join([header, *rows, empty, empty, ""]).encode("cp1252"))
+    capsys.readouterr()
+    assert main(["audit", "ingest", *common, "--verdicts", str(tmp_path / "excel.csv")]) == 0
+    assert "ALL" in capsys.readouterr().out
+    # A crime due no times contradicts itself: refused, naming the file, the line and the field.
+    crime = next(number for number, row in enumerate(rows) if ",CRIME," in row)
+    fields = rows[crime].split(",")
+    fields[audit.SAMPLE_COLUMNS.index("crimes_due")] = "0"
+    fields[audit.SAMPLE_COLUMNS.index("crimes_recorded")] = "0"
+    rows[crime] = ",".join(fields)
+    (tmp_path / "contradiction.csv").write_bytes("\r\n".join([header, *rows, empty, ""]).encode("cp1252"))
+    assert main(["audit", "ingest", *common, "--verdicts", str(tmp_path / "contradiction.csv")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and str(tmp_path / "contradiction.csv") in error
+    assert f"1 problems: line {crime + 2}: crimes_due 0 contradicts verdict CRIME" in error
