@@ -388,16 +388,20 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
 
 
 def recording_rates(outcomes: pd.DataFrame, parameters: dict) -> pd.DataFrame:
-    """Rates over the matured report days, overall, by crime group and by route (Wilson 95%)."""
+    """Rates over the matured report days, overall, by crime group, by route, and for domestic-abuse
+    flagged crimes and rape reports (Wilson 95%)."""
     snapshot = pd.Timestamp(parameters["snapshot_date"])
     first = snapshot - pd.Timedelta(days=int(parameters["lookback_days"]))
     last = snapshot - pd.Timedelta(days=int(parameters["maturity_lag_days"]) + 1)
     matured = outcomes[(outcomes["report_day"] >= first) & (outcomes["report_day"] <= last)].assign(
-        candidate_crimes=lambda frame: frame["recorded_crimes"] + frame["unrecorded_crimes"], overall="ALL")
+        candidate_crimes=lambda frame: frame["recorded_crimes"] + frame["unrecorded_crimes"], overall="ALL",
+        domestic_abuse=lambda frame: np.where(frame["is_domestic_abuse"].astype(bool), "FLAGGED", None),
+        rape_report=lambda frame: np.where(frame["is_rape_report"].astype(bool), "RAPE_REPORT", None))
     sums = {"candidate_crimes": "sum", "recorded_crimes": "sum", "recorded_within_window": "sum",
             "unrecorded_crimes": "sum", "pending_crimes": "sum"}
     parts = []
-    for dimension, column in (("overall", "overall"), ("crime_group", "crime_group"), ("route", "route")):
+    for dimension, column in (("overall", "overall"), ("crime_group", "crime_group"), ("route", "route"),
+                              ("domestic_abuse", "domestic_abuse"), ("rape_report", "rape_report")):
         grouped = matured.groupby(column).agg(sums).reset_index().rename(columns={column: "dimension_value"})
         parts.append(grouped.assign(dimension=dimension))
     rates = pd.concat(parts, ignore_index=True).rename(columns={

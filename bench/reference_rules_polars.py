@@ -307,14 +307,17 @@ def recording_rates(outcomes: pl.DataFrame, parameters: dict) -> pl.DataFrame:
     first = snapshot - dt.timedelta(days=int(parameters["lookback_days"]))
     last = snapshot - dt.timedelta(days=int(parameters["maturity_lag_days"]) + 1)
     matured = outcomes.filter(pl.col("report_day").is_between(first, last)).with_columns(
-        candidate_crimes=pl.col("recorded_crimes") + pl.col("unrecorded_crimes"), overall=pl.lit("ALL"))
+        candidate_crimes=pl.col("recorded_crimes") + pl.col("unrecorded_crimes"), overall=pl.lit("ALL"),
+        domestic_abuse=pl.when(pl.col("is_domestic_abuse")).then(pl.lit("FLAGGED")),
+        rape_report=pl.when(pl.col("is_rape_report")).then(pl.lit("RAPE_REPORT")))
     sums = [pl.col("candidate_crimes").sum(), pl.col("recorded_crimes").sum().alias("recorded"),
             pl.col("recorded_within_window").sum().alias("recorded_within_24h"),
             pl.col("unrecorded_crimes").sum().alias("unrecorded"), pl.col("pending_crimes").sum().alias("pending")]
     rates = pl.concat([
-        matured.group_by(column).agg(sums).select(pl.lit(dimension).alias("dimension"),
+        matured.filter(pl.col(column).is_not_null()).group_by(column).agg(sums).select(pl.lit(dimension).alias("dimension"),
                                                   pl.col(column).alias("dimension_value"), pl.all().exclude(column))
-        for dimension, column in (("overall", "overall"), ("crime_group", "crime_group"), ("route", "route"))
+        for dimension, column in (("overall", "overall"), ("crime_group", "crime_group"), ("route", "route"),
+                                  ("domestic_abuse", "domestic_abuse"), ("rape_report", "rape_report"))
     ])
     k, n = pl.col("recorded").cast(pl.Float64), pl.col("candidate_crimes").cast(pl.Float64)
     return rates.with_columns(

@@ -310,7 +310,8 @@ def gate_recording_rates_suite() -> gx.ExpectationSuite:
             column="dimension",
             value_set=list(quality.RATE_DIMENSIONS),
             severity=CRITICAL,
-            notes="The reconciliation reports rates overall, by crime group and by route.",
+            notes=("The reconciliation reports rates overall, by crime group, by route, for domestic-abuse "
+                   "flagged crimes and for rape reports."),
         ),
         gxe.ExpectColumnDistinctValuesToContainSet(
             column="dimension",

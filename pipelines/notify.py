@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from pipelines import history, lake, outputs
 from pipelines.settings import ConfigurationError, Settings
-from pipelines.verdict import Verdict, load_verdict, percent, verdict_text
+from pipelines.verdict import Verdict, change_in_points, load_verdict, percent, verdict_text
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +215,17 @@ def previous_run(settings: Settings, snapshot_date: dt.date) -> PreviousRun | No
 
 
 def _points(now: float | None, before: float | None) -> str:
-    if now is None or before is None:
+    change = change_in_points(now, before)
+    if change is None:
         return "n/a"
-    return f"{(now - before) * 100:+.1f} points"
+    return "no change" if change == 0 else f"{change:+.1f} points"
+
+
+def _warning_in_brief(warning: dict) -> str:
+    """A warning for the subject line: a passed run's subject must not hide it."""
+    if warning.get("check") == "rape_unrecorded":
+        return f"{warning.get('count')} rape report(s) not resolved"
+    return str(warning.get("check"))
 
 
 def change_since_previous_run(verdict: Verdict, previous: PreviousRun | None) -> list[str]:
@@ -264,7 +272,8 @@ def build_registrar_alert(settings: Settings, snapshot_date: dt.date, verdict: V
         kind="registrar",
         force=settings.force,
         snapshot_date=snapshot_date,
-        subject=f"[cdi-monitor] {settings.force} {snapshot_date.isoformat()}: {verdict.status}, {headline}",
+        subject=f"[cdi-monitor] {settings.force} {snapshot_date.isoformat()}: {verdict.status}, {headline}"
+                + "".join(f"; WARNING {_warning_in_brief(warning)}" for warning in verdict.warnings),
         recipients=settings.alerts.registrar_recipients,
         sender=settings.alerts.from_address,
         body="\n".join(body),

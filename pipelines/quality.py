@@ -80,7 +80,8 @@ CHECK_RAPE_UNRECORDED = "rape_unrecorded"
 GATE_RATES_SUITE = "gate_recording_rates"
 GATE_CANDIDATES_SUITE = "gate_candidates"
 THRESHOLD_COLUMN = "unrecorded_rate_threshold"
-RATE_DIMENSIONS = ("overall", "crime_group", "route")
+RATE_DIMENSIONS = ("overall", "crime_group", "route", "domestic_abuse", "rape_report")
+GROUP_DIMENSIONS = RATE_DIMENSIONS[1:]  # thresholds are set per group of these: {dimension: {group: rate}}
 RATES_COLUMNS = (
     "dimension",
     "dimension_value",
@@ -444,8 +445,10 @@ def validate_raw_snapshot(
     thresholds: dict[str, Any],
     quality_dir: Path,
     reference_dir: str | None = None,
+    rows_quarantined: int = 0,
 ) -> ValidationOutcome:
-    """Validate one source's raw lake snapshot against its committed suites."""
+    """Validate one source's raw lake snapshot against its committed suites, and check that
+    extraction did not quarantine too much of it (``rows_quarantined``: its rows refused)."""
     started = time.perf_counter()
     contract = SOURCES[source]
     settings = resolve_thresholds(thresholds)
@@ -525,6 +528,9 @@ def validate_raw_snapshot(
                 "allowed (a broken export looks like a fall in crime)"
             )
 
+    quarantined_share = float(settings["max_quarantined_share"])
+    failures += _too_much_quarantined(suite_names[0], len(frame), rows_quarantined, quarantined_share)
+
     outcome = ValidationOutcome(
         source=source,
         success=not any(failure.severity == CRITICAL for failure in failures),
@@ -536,12 +542,33 @@ def validate_raw_snapshot(
             "previous_row_count": previous_row_count,
             "min_row_count": min_row_count,
             "max_row_count_drop_share": drop_share,
+            "rows_quarantined": rows_quarantined,
+            "max_quarantined_share": quarantined_share,
             "reference_dir": reference_dir,
         },
         suites=suite_names,
     )
     _log_outcome(outcome)
     return outcome
+
+
+QUARANTINED_SHARE_CHECK = "quarantined_share_at_most"
+
+
+def _too_much_quarantined(suite: str, accepted: int, quarantined: int, max_share: float) -> list[FailedExpectation]:
+    """A check beside the suites (the frame holds the accepted rows only): a snapshot most of whose
+    rows were refused would be reconciled as if the rest were all, and its rates would be wrong."""
+    rows_in = accepted + quarantined
+    if not quarantined or quarantined <= max_share * rows_in:
+        return []
+    return [FailedExpectation(
+        suite=suite,
+        expectation_type=QUARANTINED_SHARE_CHECK,
+        column=None,
+        severity=CRITICAL,
+        detail=(f"{quarantined} of {rows_in} rows quarantined ({quarantined / rows_in:.0%}), more than the "
+                f"{max_share:.0%} allowed: the quarantine partition gives each row's line and reason"),
+    )]
 
 
 def _source_lines(frame: pd.DataFrame) -> np.ndarray | None:
@@ -883,7 +910,7 @@ def _rates_with_thresholds(rates: pd.DataFrame, rate_thresholds: dict[str, Any])
     overall = rate_thresholds.get("overall")
     configured = {
         (dimension, group): threshold
-        for dimension in ("crime_group", "route")
+        for dimension in GROUP_DIMENSIONS
         for group, threshold in (rate_thresholds.get(dimension) or {}).items()
     }
     frame[THRESHOLD_COLUMN] = pd.Series(
@@ -910,7 +937,7 @@ def _configured_groups_absent(frame: pd.DataFrame, rate_thresholds: dict[str, An
     present = set(zip(frame["dimension"], frame["dimension_value"]))
     return sorted(
         f"{dimension}={group}"
-        for dimension in ("crime_group", "route")
+        for dimension in GROUP_DIMENSIONS
         for group in (rate_thresholds.get(dimension) or {})
         if (dimension, group) not in present
     )

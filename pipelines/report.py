@@ -202,6 +202,7 @@ def _lines_from_rows(settings: Settings, rows: list[dict]) -> list[RateLine]:
             ci_lower=row["rate_ci_lower"], ci_upper=row["rate_ci_upper"], share_within_24h=row["share_within_24h"],
             threshold=threshold_for(settings.thresholds, row["dimension"], row["dimension_value"]),
             recorded_within_24h=row["recorded_within_24h"],
+            share_ci_lower=row.get("share_ci_lower"), share_ci_upper=row.get("share_ci_upper"),
         )
         for row in rows
     ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pipelines import charts, history
 from pipelines.reconcile import wilson
-from pipelines.verdict import RateLine, percent, unrecorded_a_year, whole_number
+from pipelines.verdict import RateLine, change_in_points, percent, unrecorded_a_year, whole_number
 
 WORKLIST_ROWS_OPEN = 25
 WORKLIST_ROWS_ON_PAGE = 200
@@ -42,6 +42,11 @@ ROUTE_LABELS = {
     "REFERRAL": "Referrals (public protection, partners)",
     "OTHER": "Other (no incident or referral)",
 }
+# The flagged groups the rates also cover (recording_rates: dimensions domestic_abuse, rape_report).
+FLAG_LABELS = {
+    "FLAGGED": "Domestic abuse (flagged)",
+    "RAPE_REPORT": "Rape reports",
+}
 
 STYLE = """
 :root{--ink:#1b1b1b;--muted:#5f6368;--line:#e3e3e3;--breach:#b3261e;--meets:#1e7b34;--warn:#b26a00;--accent:#1d3f6e}
@@ -51,7 +56,7 @@ header.top{background:var(--accent);color:#fff;padding:1.1rem 2rem}
 header.top h1{margin:0;font-size:1.45rem;font-weight:650}
 header.top p{margin:.25rem 0 0;opacity:.85;font-size:.92rem}
 main{max-width:76rem;margin:0 auto;padding:1.2rem 2rem 3rem}
-section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.4rem 1.2rem;margin:1.1rem 0}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.4rem 1.2rem;margin:1.1rem 0;overflow-x:auto}
 h2{font-size:1.15rem;margin:.2rem 0 .7rem} h3{font-size:.95rem;margin:.2rem 0}
 .verdict{border-radius:8px;padding:1rem 1.4rem;margin:1.1rem 0;border:1px solid var(--line);border-left-width:10px;background:#fff}
 .verdict .status{font-size:1.7rem;font-weight:750;letter-spacing:.02em;margin-right:.6rem}
@@ -157,6 +162,8 @@ def group_label(code: str | None) -> str:
         return "Unknown"
     if code in ROUTE_LABELS:
         return ROUTE_LABELS[code]
+    if code in FLAG_LABELS:
+        return FLAG_LABELS[code]
     if code == "ALL":
         return "All crimes"
     return code.replace("_", " ").capitalize()
@@ -232,13 +239,17 @@ def _cards(page: ReportPage) -> str:
             cards.append(_card(
                 "Crimes not recorded a year", f"~{whole_number(yearly.estimate)}",
                 f"estimate, 95% CI {whole_number(yearly.low)} to {whole_number(yearly.high)}; "
-                f"from {page.window_days} report days", "bad" if overall.unrecorded else "good",
+                # Coloured as the gate judged the rate it comes from: a passing force still has some.
+                f"from {page.window_days} report days",
+                "bad" if overall.breached else "good" if required is not None else "",
             ))
         if overall.share_within_24h is not None:
             slow = page.min_share_within_24h is not None and overall.share_within_24h < page.min_share_within_24h
             cards.append(_card(
                 "Recorded within 24 hours", percent(overall.share_within_24h),
                 f"of {overall.recorded:,} recorded crimes"
+                + (f"; 95% CI {interval(overall.share_ci_lower, overall.share_ci_upper)}"
+                   if overall.share_ci_lower is not None and overall.share_ci_upper is not None else "")
                 + (f"; required {percent(page.min_share_within_24h)}" if page.min_share_within_24h is not None else ""),
                 "bad" if slow else "good" if page.min_share_within_24h is not None else "",
             ))
@@ -330,6 +341,7 @@ def _rates_section(page: ReportPage) -> str:
     overall = [page.overall] if page.overall is not None else []
     groups = sorted(page.lines("crime_group"), key=lambda line: -line.candidate_crimes)
     routes = page.lines("route")
+    flagged = page.lines("domestic_abuse") + page.lines("rape_report")
     return (
         "<section id='rates'><h2>Recording rate by crime group</h2>"
         '<p class="legend"><span class="key" style="background:#b3261e"></span>below the required rate'
@@ -339,8 +351,11 @@ def _rates_section(page: ReportPage) -> str:
         f"{_rate_bars(overall + groups, 'Recording rate by crime group with 95% intervals')}"
         "<h2 style='margin-top:1.4rem'>Recording rate by route</h2>"
         f"{_rate_bars(routes, 'Recording rate by route with 95% intervals')}"
-        "<details><summary>The figures as a table</summary>"
-        f"{_rates_table(overall + groups + routes, page.window_days)}</details></section>"
+        + (("<h2 style='margin-top:1.4rem'>Domestic abuse and rape reports</h2>"
+            f"{_rate_bars(flagged, 'Recording rate of domestic-abuse crimes and rape reports with 95% intervals')}")
+           if flagged else "")
+        + "<details><summary>The figures as a table</summary>"
+        f"{_rates_table(overall + groups + routes + flagged, page.window_days)}</details></section>"
     )
 
 
@@ -422,8 +437,8 @@ def _changes_section(page: ReportPage) -> str:
         if before is None or now is None:
             delta = ""
         else:
-            points = (now - before) * 100
-            if abs(points) < 0.05:
+            points = change_in_points(now, before)  # as the two figures read
+            if points == 0:
                 delta = "<span class='muted'>no change</span>"
             else:
                 arrow, tone = ("&#9650;", "up") if points > 0 else ("&#9660;", "down")

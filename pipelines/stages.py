@@ -42,6 +42,12 @@ def extract(settings: Settings, source: str, snapshot_date: dt.date, *, database
     return extract_source(settings, source, snapshot_date, database_url=database_url).to_dict()
 
 
+def rows_quarantined(settings: Settings, source: str, snapshot_date: dt.date) -> int:
+    """Rows extraction refused for this snapshot of a source (its extract manifest; 0 without one)."""
+    manifest = lake.manifest_path(settings.lake_dir, "extract", source, settings.force, snapshot_date)
+    return int(lake.read_json(manifest)["rows_quarantined"]) if manifest.exists() else 0
+
+
 def previous_row_count(settings: Settings, source: str, snapshot_date: dt.date) -> int | None:
     """Rows accepted in the latest earlier snapshot of this source (within a week), if any."""
     for days_back in range(1, PREVIOUS_SNAPSHOT_SEARCH_DAYS + 1):
@@ -67,6 +73,7 @@ def validate_raw_snapshots(settings: Settings, snapshot_date: dt.date) -> dict:
                 previous_row_count=previous_row_count(settings, source, snapshot_date),
                 thresholds=settings.thresholds,
                 quality_dir=quality_dir(settings),
+                rows_quarantined=rows_quarantined(settings, source, snapshot_date),
             )
         )
     results_file = lake.reports_dir(settings.lake_dir, settings.force, snapshot_date) / "validation_raw.json"

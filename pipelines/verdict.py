@@ -23,6 +23,8 @@ class RateLine:
     share_within_24h: float | None
     threshold: float | None  # the unrecorded-rate threshold for this group, if one applies
     recorded_within_24h: int | None = None
+    share_ci_lower: float | None = None  # the 95% interval of share_within_24h
+    share_ci_upper: float | None = None
 
     @property
     def breached(self) -> bool:
@@ -91,6 +93,8 @@ def load_verdict(settings: Settings, snapshot_date: dt.date) -> Verdict:
             share_within_24h=row["share_within_24h"],
             threshold=threshold_for(thresholds, row["dimension"], row["dimension_value"]),
             recorded_within_24h=row.get("recorded_within_24h"),
+            share_ci_lower=row.get("share_ci_lower"),
+            share_ci_upper=row.get("share_ci_upper"),
         )
         for row in rates
     )
@@ -156,6 +160,22 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
+def change_in_points(now: float | None, before: float | None) -> float | None:
+    """The change between two rates as shown (`percent`, one decimal), in percentage points: a
+    change is never "none" between two figures that read differently, nor shown between two that
+    read the same."""
+    if now is None or before is None:
+        return None
+    return round(round(now * 100, 1) - round(before * 100, 1), 1)
+
+
+def share_with_interval(line: RateLine) -> str:
+    """The share recorded within 24 hours, with its interval when the rates carry one."""
+    if line.share_ci_lower is None or line.share_ci_upper is None:
+        return percent(line.share_within_24h)
+    return f"{percent(line.share_within_24h)} (95% CI {percent(line.share_ci_lower)} to {percent(line.share_ci_upper)})"
+
+
 def rate_with_interval(line: RateLine) -> str:
     if line.recording_rate is None:
         return "n/a (no matured candidate crimes)"
@@ -190,8 +210,16 @@ def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
         for line in routes:
             flag = "  BREACH" if line.breached else ""
             lines.append(f"    {line.group:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{flag}")
+    flagged = [line for line in verdict.rates if line.dimension in ("domestic_abuse", "rape_report")]
+    if flagged:
+        lines.append("  Domestic abuse and rape reports:")
+        for line in flagged:
+            flag = "  BREACH" if line.breached else ""
+            threshold = f" (threshold: unrecorded <= {percent(line.threshold)})" if line.threshold is not None else ""
+            label = "domestic abuse (flagged)" if line.dimension == "domestic_abuse" else "rape reports"
+            lines.append(f"    {label:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{threshold}{flag}")
     if overall is not None and overall.share_within_24h is not None:
-        lines.append(f"  Recorded within 24 hours: {percent(overall.share_within_24h)} of recorded crimes")
+        lines.append(f"  Recorded within 24 hours: {share_with_interval(overall)} of recorded crimes")
     yearly = unrecorded_a_year(overall, verdict.window_days) if overall is not None else None
     if yearly is not None:
         lines.append(

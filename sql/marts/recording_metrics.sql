@@ -1,6 +1,6 @@
 -- Recording metrics over two windows of matured report days, overall and by crime group,
--- domestic-abuse flag, route and beat (area), counted in crimes (victims) as the inspectorate
--- does. The verdict's rates (recording_rates) are the `matured` rows of this mart.
+-- domestic-abuse flag, rape report, route and beat (area), counted in crimes (victims) as the
+-- inspectorate does. The verdict's rates (recording_rates) are the `matured` rows of this mart.
 -- Windows: `matured` = from the start of the lookback window ($lookback_days) up to
 --   $maturity_lag_days before the snapshot (days younger are still being recorded);
 --   `rolling_28d` = the last $rolling_window_days matured days (what changed lately).
@@ -35,6 +35,7 @@ outcomes as (
         windows.last_day,
         outcomes.crime_group,
         case when outcomes.is_domestic_abuse then 'FLAGGED' else 'NOT_FLAGGED' end as domestic_abuse,
+        case when outcomes.is_rape_report then 'RAPE_REPORT' else 'NOT_RAPE_REPORT' end as rape_report,
         outcomes.route,
         coalesce(outcomes.beat_code, 'UNKNOWN') as beat,
         outcomes.recorded_crimes,
@@ -55,12 +56,14 @@ grouped as (
         last_day,
         case when grouping(crime_group) = 0 then 'crime_group'
              when grouping(domestic_abuse) = 0 then 'domestic_abuse'
+             when grouping(rape_report) = 0 then 'rape_report'
              when grouping(route) = 0 then 'route'
              when grouping(beat) = 0 then 'beat'
              else 'overall' end as dimension,
         coalesce(
             case when grouping(crime_group) = 0 then crime_group end,
             case when grouping(domestic_abuse) = 0 then domestic_abuse end,
+            case when grouping(rape_report) = 0 then rape_report end,
             case when grouping(route) = 0 then route end,
             case when grouping(beat) = 0 then beat end,
             'ALL'
@@ -77,6 +80,7 @@ grouped as (
         (window_name, first_day, last_day),
         (window_name, first_day, last_day, crime_group),
         (window_name, first_day, last_day, domestic_abuse),
+        (window_name, first_day, last_day, rape_report),
         (window_name, first_day, last_day, route),
         (window_name, first_day, last_day, beat)
     )
@@ -127,7 +131,7 @@ final as (
         window_name,
         case dimension
             when 'overall' then 0 when 'crime_group' then 1 when 'route' then 2
-            when 'domestic_abuse' then 3 else 4 end,
+            when 'domestic_abuse' then 3 when 'rape_report' then 4 else 5 end,
         dimension_value
 )
 

@@ -1,14 +1,17 @@
--- The rates the verdict and the gate judge: overall, by crime group and by route, over the
--- matured report days of the lookback window, with Wilson 95% intervals. They are the `matured`
--- rows of recording_metrics (one definition of every rate; that mart also holds the rolling 28
--- days and the domestic-abuse and beat breakdowns). Route OTHER (crimes with no incident or
+-- The rates the verdict and the gate judge: overall, by crime group, by route, and for the
+-- domestic-abuse flagged crimes and the rape reports (the inspectorate's breakdowns, DOMAIN.md),
+-- over the matured report days of the lookback window, with Wilson 95% intervals. They are the
+-- `matured` rows of recording_metrics (one definition of every rate; that mart also holds the
+-- rolling 28 days, the unflagged complements and the beat breakdown). Route OTHER (crimes with no incident or
 -- referral) counts in the overall rate, recorded by definition: see int_other_route_candidates.
 with
 
 matured as (
     select * from recording_metrics
     where window_name = 'matured'
-      and dimension in ('overall', 'crime_group', 'route')
+      and (dimension in ('overall', 'crime_group', 'route')
+           or (dimension = 'domestic_abuse' and dimension_value = 'FLAGGED')
+           or (dimension = 'rape_report' and dimension_value = 'RAPE_REPORT'))
 ),
 
 final as (
@@ -39,7 +42,8 @@ final as (
         est_unrecorded_a_year_upper,
     from matured
     order by
-        case dimension when 'overall' then 0 when 'crime_group' then 1 else 2 end,
+        case dimension when 'overall' then 0 when 'crime_group' then 1 when 'route' then 2
+                       when 'domestic_abuse' then 3 else 4 end,
         dimension_value
 )
 

@@ -105,8 +105,12 @@ def test_breach_message_to_the_registrar(dag_run):
     assert f"Change since the previous run (snapshot {PREVIOUS.isoformat()}, BREACHED):" in body
     yesterday = {row["dimension"]: row for row in pq.read_table(
         lake.mart_path(lake_dir, "recording_rates", "KNT", PREVIOUS)).to_pylist() if row["dimension"] == "overall"}
+    today = {row["dimension"]: row for row in pq.read_table(
+        lake.mart_path(lake_dir, "recording_rates", "KNT", SNAPSHOT)).to_pylist() if row["dimension"] == "overall"}
     change_line = next(line for line in body.splitlines() if line.strip().startswith("overall "))
-    assert f"(was {yesterday['overall']['recording_rate'] * 100:.1f}%, " in change_line and " points)" in change_line
+    was, now = yesterday["overall"]["recording_rate"] * 100, today["overall"]["recording_rate"] * 100
+    change = round(round(now, 1) - round(was, 1), 1)  # as the two figures read
+    assert change_line.endswith(f"(was {was:.1f}%, {'no change' if change == 0 else f'{change:+.1f} points'})")
     # The top of the worklist, the whole worklist attached, and where the report is.
     worklist = pq.read_table(lake.mart_path(lake_dir, "worklist", "KNT", SNAPSHOT))
     assert f"Top 10 of {worklist.num_rows} worklist items (references only):" in body

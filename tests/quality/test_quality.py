@@ -34,6 +34,7 @@ THRESHOLDS = {
         "rape_unrecorded": "warning",
     },
     "max_row_count_drop_share": 0.5,
+    "max_quarantined_share": 0.05,
     "epoch": "2000-01-01",
 }
 VICTIM_KEY = "a3f1c0ffee-person-key"
@@ -242,6 +243,21 @@ def test_row_count_drop_fails_and_says_by_how_much(quality_dir):
     assert outcome.parameters["min_row_count"] == 5
     # exactly the allowed share is not a breach
     assert validate("referrals", clean_referrals(), quality_dir, previous_row_count=4).success
+
+
+def test_a_snapshot_mostly_quarantined_stops_the_run(quality_dir):
+    # 3 rows accepted, 57 refused: reconciling the 3 as the whole would report a collapse in recording
+    outcome = quality.validate_raw_snapshot("crimes", clean_crimes(), as_of=AS_OF, previous_row_count=None,
+                                            thresholds=THRESHOLDS, quality_dir=quality_dir, rows_quarantined=57)
+    assert not outcome.success
+    [failure] = outcome.failures
+    assert (failure.expectation_type, failure.severity) == ("quarantined_share_at_most", "critical")
+    assert failure.detail.startswith("57 of 60 rows quarantined (95%), more than the 5% allowed")
+    # a few refused rows are the quarantine's ordinary work; the allowed share itself is not a breach
+    assert validate("crimes", clean_crimes(), quality_dir).success
+    thresholds = {**THRESHOLDS, "max_quarantined_share": 0.25}
+    assert quality.validate_raw_snapshot("crimes", clean_crimes(), as_of=AS_OF, previous_row_count=None,
+                                         thresholds=thresholds, quality_dir=quality_dir, rows_quarantined=1).success
 
 
 def test_missing_or_null_required_column(quality_dir):

@@ -70,8 +70,35 @@ def test_rates_leave_out_unmatured_days_and_removed_crimes(reconcile_records):
         ("crime_group", "SEXUAL_OFFENCES", 1, 1),
         ("crime_group", "VIOLENCE_AGAINST_THE_PERSON", 1, 1),
         ("overall", "ALL", 2, 2),
+        ("rape_report", "RAPE_REPORT", 1, 1),  # the referral disclosed a rape (19C)
         ("route", "CALL", 1, 1),
         ("route", "REFERRAL", 1, 1),
+    ]
+
+
+def test_rates_of_domestic_abuse_and_rape_reports_stand_beside_the_groups(reconcile_records):
+    # DOMAIN.md: the inspectorate measures the domestic-abuse flagged crimes and the rape reports too.
+    connection = reconcile_records(
+        incidents=[
+            incident("KNT-1", qualifiers="DA"),
+            incident("KNT-2", opening_code="CR-DAVIOL", closing_code="CR-DAVIOL"),
+            incident("KNT-3", opening_code="CR-RAPE", closing_code="CR-RAPE"),
+            incident("KNT-4"),
+        ],
+        crimes=[crime("KNT/24/1", incident_ref="KNT-1"), crime("KNT/24/3", incident_ref="KNT-3", ho_offence_code="19C")],
+    )
+    assert rows(connection, """
+        select dimension, dimension_value, candidate_crimes, recorded, unrecorded from recording_rates
+        where dimension in ('domestic_abuse', 'rape_report') order by all""") == [
+        ("domestic_abuse", "FLAGGED", 2, 1, 1),
+        ("rape_report", "RAPE_REPORT", 1, 1, 0),
+    ]
+    # their complements stay in recording_metrics, out of the gate's rates
+    assert rows(connection, """
+        select dimension, dimension_value, candidate_crimes from recording_metrics
+        where window_name = 'matured' and dimension in ('domestic_abuse', 'rape_report') order by all""") == [
+        ("domestic_abuse", "FLAGGED", 2), ("domestic_abuse", "NOT_FLAGGED", 2),
+        ("rape_report", "NOT_RAPE_REPORT", 3), ("rape_report", "RAPE_REPORT", 1),
     ]
 
 
@@ -104,6 +131,7 @@ def test_metrics_by_window_and_dimension_with_yearly_estimate(reconcile_records)
         ("matured", 58, "route", "OTHER", 1, 1, 1, 0, 1.0, 1.0, 6.30, 0.0),
         ("matured", 58, "domestic_abuse", "FLAGGED", 1, 1, 0, 0, 1.0, 0.0, 6.30, 0.0),
         ("matured", 58, "domestic_abuse", "NOT_FLAGGED", 4, 2, 2, 2, 0.5, 1.0, 12.59, 12.59),
+        ("matured", 58, "rape_report", "NOT_RAPE_REPORT", 5, 3, 2, 2, 0.6, 0.6667, 18.89, 12.59),
         ("matured", 58, "beat", "B01", 2, 1, 0, 1, 0.5, 0.0, 6.30, 6.30),
         ("matured", 58, "beat", "B02", 2, 1, 1, 1, 0.5, 1.0, 6.30, 6.30),
         ("matured", 58, "beat", "B09", 1, 1, 1, 0, 1.0, 1.0, 6.30, 0.0),
@@ -113,6 +141,7 @@ def test_metrics_by_window_and_dimension_with_yearly_estimate(reconcile_records)
         ("rolling_28d", 28, "route", "CALL", 2, 1, 1, 1, 0.5, 1.0, 13.04, 13.04),
         ("rolling_28d", 28, "route", "OTHER", 1, 1, 1, 0, 1.0, 1.0, 13.04, 0.0),
         ("rolling_28d", 28, "domestic_abuse", "NOT_FLAGGED", 3, 2, 2, 1, 0.6667, 1.0, 26.09, 13.04),
+        ("rolling_28d", 28, "rape_report", "NOT_RAPE_REPORT", 3, 2, 2, 1, 0.6667, 1.0, 26.09, 13.04),
         ("rolling_28d", 28, "beat", "B02", 2, 1, 1, 1, 0.5, 1.0, 13.04, 13.04),
         ("rolling_28d", 28, "beat", "B09", 1, 1, 1, 0, 1.0, 1.0, 13.04, 0.0),
     ]
