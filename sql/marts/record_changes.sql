@@ -1,7 +1,8 @@
 -- Records that vanished since the previous snapshot, or changed from crime to non-crime.
 -- Rule 6: a crime-coded call re-closed as a non-crime, a crime record cancelled or turned into an
--- N100, a referral whose disclosure was withdrawn, and above all a record deleted at source are
--- how crimes go missing between two looks; the registrar sees each one here.
+-- N100, a recorded rape reclassified as another offence (rule 4: a rape report ends as a recorded
+-- rape, an N100 or a transfer), a referral whose disclosure was withdrawn, and above all a record
+-- deleted at source are how crimes go missing between two looks; the registrar sees each one here.
 -- The previous snapshot is the latest earlier one in the lake ($previous_snapshot_date; its raw
 -- partitions are the prev_raw_* views, empty when there is none). A record the previous snapshot
 -- held has VANISHED when this snapshot should still hold it (last updated on or after this
@@ -51,8 +52,13 @@ incident_changes as (
        or (previous.was_closed_as_crime and current.closing_code is not null and not current.closing_is_crime)
 ),
 
+rape_offences as (
+    select code from ref_ho_offence_codes where rape
+),
+
 previous_crimes as (
-    select crime_ref, reported_at, updated_at, status, ho_offence_code, incident_ref, referral_ref
+    select crime_ref, reported_at, updated_at, status, ho_offence_code, incident_ref, referral_ref,
+           ho_offence_code in (select code from rape_offences) as was_rape,
     from prev_raw_crimes
 ),
 
@@ -64,7 +70,8 @@ crime_changes as (
             when current.crime_ref is null then 'VANISHED'
             when current.status <> 'RECORDED' and current.is_questionable_cancellation then 'CANCELLED_QUESTIONABLY'
             when current.status <> 'RECORDED' then 'CANCELLED'
-            else 'RECLASSIFIED_TO_N100'
+            when current.is_n100 then 'RECLASSIFIED_TO_N100'
+            else 'RECLASSIFIED_FROM_RAPE'
         end as change,
         previous.status || ' ' || previous.ho_offence_code as previous_value,
         current.status || ' ' || current.ho_offence_code
@@ -78,6 +85,7 @@ crime_changes as (
     where (current.crime_ref is null and previous.updated_at >= cast($window_start as timestamptz))
        or (previous.status = 'RECORDED' and current.status <> 'RECORDED')
        or (previous.ho_offence_code <> 'N100' and current.is_n100)
+       or (previous.status = 'RECORDED' and previous.was_rape and current.status = 'RECORDED' and not current.is_rape)
 ),
 
 previous_referrals as (

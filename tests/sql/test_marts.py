@@ -195,6 +195,8 @@ def test_record_changes_list_vanished_and_crime_to_non_crime_records(reconcile_r
             crime("KNT/24/2", incident_ref="", ho_offence_code="19C"),  # cancelled C2 by a supervisor
             crime("KNT/24/3", incident_ref="KNT-9"),  # deleted
             crime("KNT/24/4", incident_ref="", ho_offence_code="19C"),  # turned into an N100
+            crime("KNT/24/5", incident_ref="", ho_offence_code="19C"),  # a rape reclassified as a sexual assault
+            crime("KNT/24/6", incident_ref="", ho_offence_code="20A"),  # a sexual assault reclassified as a rape
         ],
         "referrals": [referral("R-1"), referral("R-2")],
     }
@@ -210,6 +212,8 @@ def test_record_changes_list_vanished_and_crime_to_non_crime_records(reconcile_r
             crime("KNT/24/2", incident_ref="", ho_offence_code="19C", status="CANCELLED", cancellation_code="C2",
                   cancellation_authority="SUPERVISOR", cancelled_at="2024-06-03 10:00:00"),
             crime("KNT/24/4", incident_ref="", ho_offence_code="N100"),
+            crime("KNT/24/5", incident_ref="", ho_offence_code="20A"),
+            crime("KNT/24/6", incident_ref="", ho_offence_code="19C"),
         ],
         referrals=[referral("R-1", discloses_offence="N")],
     )
@@ -220,6 +224,8 @@ def test_record_changes_list_vanished_and_crime_to_non_crime_records(reconcile_r
         (PREVIOUS_SNAPSHOT, "crimes", "KNT/24/1", "CANCELLED", "RECORDED 8N", "CANCELLED 8N C4 by SUPERVISOR", True, None),
         (PREVIOUS_SNAPSHOT, "crimes", "KNT/24/2", "CANCELLED_QUESTIONABLY", "RECORDED 19C",
          "CANCELLED 19C C2 by SUPERVISOR", True, None),
+        (PREVIOUS_SNAPSHOT, "crimes", "KNT/24/5", "RECLASSIFIED_FROM_RAPE", "RECORDED 19C", "RECORDED 20A", True,
+         None),
         (PREVIOUS_SNAPSHOT, "crimes", "KNT/24/4", "RECLASSIFIED_TO_N100", "RECORDED 19C", "RECORDED N100", True, None),
         (PREVIOUS_SNAPSHOT, "crimes", "KNT/24/3", "VANISHED", "RECORDED 8N", None, True, "KNT-9"),
         (PREVIOUS_SNAPSHOT, "incidents", "KNT-1", "RECLASSIFIED_TO_NON_CRIME", "CR-VIOL", "PSW-CONCERN", True, None),
