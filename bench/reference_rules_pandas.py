@@ -214,23 +214,33 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     })[is_referral_candidate.to_numpy()]
     reports = pd.concat([calls, referral_candidates], ignore_index=True)
 
-    # Probable repeat calls: a call with no crime of its own naming a victim of an earlier
-    # candidate call within the duplicate window, compatible group; the earliest such call.
+    # Probable repeat calls: a call with no crime of its own naming a victim of another candidate
+    # call within the duplicate window, compatible group: the one with a crime record if any, else
+    # the earliest earlier one. Victims the repeat names and its original does not stay owed.
     call_victims = _explode(calls[["candidate_ref", "reported_s", "crime_group_hint", "is_rape_report",
                                    "victim_person_keys"]], "victim_person_keys", "victim_key")
-    later = call_victims[~call_victims["candidate_ref"].isin(calls_with_a_crime)]
-    pairs = later.merge(call_victims, on="victim_key", suffixes=("", "_earlier"))
+    call_victims["has_crime"] = call_victims["candidate_ref"].isin(calls_with_a_crime)
+    repeats = call_victims[~call_victims["has_crime"]]
+    pairs = repeats.merge(call_victims, on="victim_key", suffixes=("", "_earlier"))
     gap = pairs["reported_s"] - pairs["reported_s_earlier"]
-    pairs = pairs[(gap >= 0) & (gap <= int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
+    pairs = pairs[(gap.abs() <= int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
                   & (pairs["candidate_ref"] != pairs["candidate_ref_earlier"])
-                  & ((gap > 0) | (pairs["candidate_ref_earlier"] < pairs["candidate_ref"]))
+                  & (pairs["has_crime_earlier"] | (gap > 0)
+                     | ((gap == 0) & (pairs["candidate_ref_earlier"] < pairs["candidate_ref"])))
                   & (~pairs["is_rape_report"] | pairs["is_rape_report_earlier"])]
     pairs = pairs[_compatible(pairs["crime_group_hint"], pairs["crime_group_hint_earlier"], ref["compatible"])
                   | pairs["crime_group_hint_earlier"].isna()]
-    duplicates = (pairs.sort_values(["candidate_ref", "reported_s_earlier", "candidate_ref_earlier"])
+    duplicates = (pairs.sort_values(["candidate_ref", "has_crime_earlier", "reported_s_earlier", "candidate_ref_earlier"],
+                                    ascending=[True, False, True, True])
                   .drop_duplicates("candidate_ref")[["candidate_ref", "candidate_ref_earlier"]]
                   .rename(columns={"candidate_ref_earlier": "duplicate_of"}))
     duplicate_of = dict(zip(duplicates["candidate_ref"], duplicates["duplicate_of"]))
+    shared = (pairs.merge(duplicates, left_on=["candidate_ref", "candidate_ref_earlier"],
+                          right_on=["candidate_ref", "duplicate_of"])
+              .groupby("candidate_ref")["victim_key"].nunique())
+    named = calls.set_index("candidate_ref")["victim_person_keys"].map(
+        lambda keys: len({key for key in keys if key is not None}) if keys is not None else 0)
+    not_on_original = {ref: int(named[ref]) - int(count) for ref, count in shared.items()}
 
     # Probable crime links: what is left on both sides, same victim, close in time, compatible
     # group; each record to the nearest report (ties: route, then reference).
@@ -350,7 +360,9 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     recorded = np.minimum(expected, out["recorded_victims"])
     on_time = np.minimum(expected, out["recorded_victims_in_window"])
     is_duplicate = out["duplicate_of"].notna()
-    removed = np.where(is_duplicate & (recorded == 0), expected, np.minimum(expected - recorded, out["removed_victims"]))
+    owed_on_repeat = out["candidate_ref"].map(not_on_original).fillna(0).astype("int64")
+    removed = np.where(is_duplicate & (recorded == 0), np.maximum(expected - owed_on_repeat, 0),
+                       np.minimum(expected - recorded, out["removed_victims"]))
     rest = expected - recorded - removed
     out["recorded_crimes"] = recorded
     out["recorded_within_window"] = on_time
@@ -365,7 +377,7 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
          out["has_transfer"], within_window],
         [None, "RECORDED_RAPE", "N100", "TRANSFERRED", "PENDING"], "UNRESOLVED")
     out["outcome"] = np.select(
-        [is_duplicate & (recorded == 0),
+        [is_duplicate & (recorded == 0) & (removed == expected),
          out["questionably_cancelled_crimes"] > 0,
          (recorded == 0) & (removed == 0) & within_window,
          (recorded == 0) & (removed == 0),

@@ -150,16 +150,18 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     )
     reports = pl.concat([calls, referral_candidates]).with_row_index("candidate_id")
 
-    # Probable repeat calls.
+    # Probable repeat calls: the call with a crime record if any, else the earliest earlier call.
     call_victims = (reports.filter(pl.col("route") == "CALL")
                     .select("candidate_id", "candidate_ref", "reported_s", "crime_group_hint", "is_rape_report",
                             "victim_keys")
-                    .explode("victim_keys").drop_nulls("victim_keys"))
-    later = call_victims.filter(~pl.col("candidate_ref").is_in(calls_with_a_crime.implode()))
-    duplicate_pairs = later.join(call_victims, on="victim_keys", suffix="_earlier").filter(
-        (pl.col("reported_s") - pl.col("reported_s_earlier")).is_between(0, int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
+                    .explode("victim_keys").drop_nulls("victim_keys")
+                    .with_columns(has_crime=pl.col("candidate_ref").is_in(calls_with_a_crime.implode())))
+    repeats = call_victims.filter(~pl.col("has_crime"))
+    gap = pl.col("reported_s") - pl.col("reported_s_earlier")
+    duplicate_pairs = repeats.join(call_victims, on="victim_keys", suffix="_earlier").filter(
+        (gap.abs() <= int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
         & (pl.col("candidate_ref") != pl.col("candidate_ref_earlier"))
-        & ((pl.col("reported_s") > pl.col("reported_s_earlier")) | (pl.col("candidate_ref_earlier") < pl.col("candidate_ref")))
+        & (pl.col("has_crime_earlier") | (gap > 0) | ((gap == 0) & (pl.col("candidate_ref_earlier") < pl.col("candidate_ref"))))
         & (~pl.col("is_rape_report") | pl.col("is_rape_report_earlier"))
     )
     duplicate_pairs = pl.concat([
@@ -167,9 +169,19 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
                     "crime_group_hint", "crime_group_hint_earlier", pairs),
         duplicate_pairs.filter(pl.col("crime_group_hint_earlier").is_null()),
     ])
-    duplicates = (duplicate_pairs.sort(["candidate_id", "reported_s_earlier", "candidate_ref_earlier"])
+    duplicates = (duplicate_pairs.sort(["candidate_id", "has_crime_earlier", "reported_s_earlier", "candidate_ref_earlier"],
+                                       descending=[False, True, False, False])
                   .group_by("candidate_id", maintain_order=True).first()
                   .select("candidate_id", duplicate_of=pl.col("candidate_ref_earlier")))
+    # The victims a repeat names that its original does not: their crimes stay owed on the repeat.
+    shared = (duplicate_pairs.join(duplicates, left_on=["candidate_id", "candidate_ref_earlier"],
+                                   right_on=["candidate_id", "duplicate_of"])
+              .group_by("candidate_id").agg(shared=pl.col("victim_keys").n_unique()))
+    duplicates = (duplicates.join(shared, on="candidate_id")
+                  .join(reports.select("candidate_id", named=pl.col("victim_keys").list.drop_nulls().list.unique().list.len()),
+                        on="candidate_id")
+                  .select("candidate_id", "duplicate_of",
+                          victims_not_on_original=(pl.col("named").cast(pl.Int64) - pl.col("shared").cast(pl.Int64))))
 
     # Probable crime links.
     reports_left = reports.filter(
@@ -267,7 +279,7 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         hours_to_record=(pl.col("first_recorded_s") - pl.col("reported_s")) / SECONDS_PER_HOUR,
     ).with_columns(
         removed_crimes=pl.when(pl.col("duplicate_of").is_not_null() & (pl.col("recorded_crimes") == 0))
-        .then(pl.col("expected_crimes"))
+        .then(pl.max_horizontal(pl.col("expected_crimes") - pl.col("victims_not_on_original"), pl.lit(0)))
         .otherwise(pl.min_horizontal(pl.col("expected_crimes") - pl.col("recorded_crimes"), "removed_victims")),
     ).with_columns(
         rest=pl.col("expected_crimes") - pl.col("recorded_crimes") - pl.col("removed_crimes"),
@@ -281,7 +293,8 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         .when(pl.col("has_n100_record")).then(pl.lit("N100"))
         .when(pl.col("has_transfer")).then(pl.lit("TRANSFERRED"))
         .when(pl.col("within")).then(pl.lit("PENDING")).otherwise(pl.lit("UNRESOLVED")),
-        outcome=pl.when(pl.col("duplicate_of").is_not_null() & (pl.col("recorded_crimes") == 0)).then(pl.lit("DUPLICATE"))
+        outcome=pl.when(pl.col("duplicate_of").is_not_null() & (pl.col("recorded_crimes") == 0)
+                        & (pl.col("removed_crimes") == pl.col("expected_crimes"))).then(pl.lit("DUPLICATE"))
         .when(pl.col("questionably_cancelled_crimes") > 0).then(pl.lit("CANCELLED_QUESTIONABLE"))
         .when((pl.col("recorded_crimes") == 0) & (pl.col("removed_crimes") == 0) & pl.col("within")).then(pl.lit("PENDING"))
         .when((pl.col("recorded_crimes") == 0) & (pl.col("removed_crimes") == 0)).then(pl.lit("UNRECORDED"))

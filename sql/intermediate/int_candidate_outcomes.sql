@@ -8,7 +8,8 @@
 --   second live record for the same victim is an extra record (it should be cancelled C3). A
 --   report expects a crime for each victim it names, or for each its records name if more.
 -- A probable duplicate call (int_duplicate_calls) with no crime of its own is taken out of the
---   count: its crime is owed on the original call.
+--   count, but for the victims it names that its original does not: the crime of a victim the
+--   original named is owed on the original call.
 -- Rule 4: a record counts while it is live. A cancellation without the code or the authority the
 --   rule demands (stg_crimes) does not stand, but neither does the record: the crime is counted
 --   unrecorded, and the cancellation goes to the worklist. A valid cancellation or
@@ -147,6 +148,7 @@ counted as (
         coalesce(records.has_transfer, false) as has_transfer,
         records.first_recorded_at,
         duplicates.duplicate_of,
+        duplicates.victims_not_on_original,
         seconds_between(candidates.reported_at, records.first_recorded_at) / 3600.0 as hours_to_record,
         seconds_between(candidates.reported_at, cast($as_of as timestamptz))
             < cast($recording_window_hours as bigint) * 3600 as is_within_window,
@@ -177,7 +179,8 @@ with_removed as (
         -- Crimes a valid cancellation or a transfer took out of this force's count, or the whole
         -- report when it is a probable repeat call with nothing of its own.
         case
-            when duplicate_of is not null and recorded_crimes = 0 then expected_crimes
+            when duplicate_of is not null and recorded_crimes = 0
+                then greatest(expected_crimes - victims_not_on_original, 0)
             else least(expected_crimes - recorded_crimes, removed_victims)
         end as removed_crimes,
     from with_recorded
@@ -225,7 +228,7 @@ final as (
             else 'UNRESOLVED'
         end as rape_resolution,
         case
-            when duplicate_of is not null and recorded_crimes = 0 then 'DUPLICATE'
+            when duplicate_of is not null and recorded_crimes = 0 and removed_crimes = expected_crimes then 'DUPLICATE'
             when questionably_cancelled_crimes > 0 then 'CANCELLED_QUESTIONABLE'
             when recorded_crimes = 0 and removed_crimes = 0 and is_within_window then 'PENDING'
             when recorded_crimes = 0 and removed_crimes = 0 then 'UNRECORDED'

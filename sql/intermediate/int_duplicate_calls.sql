@@ -1,10 +1,13 @@
 -- Repeat calls about a report already made: one report, one crime (rule 3 counts victims, not
--- calls). A call with no crime linked to it, naming a victim who was named on an earlier
--- candidate call within $duplicate_call_window_hours, in a compatible crime group
+-- calls). A call with no crime linked to it, naming a victim who was named on another candidate
+-- call within $duplicate_call_window_hours, in a compatible crime group
 -- (stg_crime_group_compatibility; a call with no group hint is compatible with any), is a
--- probable duplicate of the earliest such call (ties: the smaller reference); a rape report only
--- of an earlier rape report. A probable link, kept apart from the explicit ones: the marts say
--- which candidates it took out of the count.
+-- probable duplicate: of the call that has the crime record, if one does (the force recorded the
+-- crime against it, whichever came first), else of the earliest earlier call (ties: the smaller
+-- reference). A rape report is a repeat only of another rape report. The victims the repeat names
+-- that its original does not are still owed a crime on the repeat (victims_not_on_original).
+-- A probable link, kept apart from the explicit ones: the marts say which candidates it took out
+-- of the count.
 with
 
 calls as (
@@ -14,42 +17,60 @@ calls as (
     where route = 'CALL'
 ),
 
-earlier_calls_same_victim as (
+same_victim_pairs as (
     select
-        later.candidate_id,
-        later.candidate_ref,
-        earlier.candidate_ref as duplicate_of,
-        earlier.reported_at as original_reported_at,
-        later.crime_group_hint as later_group,
-        earlier.crime_group_hint as earlier_group,
-    from calls as later
-    join calls as earlier
-        on earlier.victim_key = later.victim_key
-        and earlier.reported_at <= later.reported_at
-        and seconds_between(earlier.reported_at, later.reported_at) <= cast($duplicate_call_window_hours as bigint) * 3600
-        and earlier.candidate_ref <> later.candidate_ref
-        and (earlier.reported_at < later.reported_at or earlier.candidate_ref < later.candidate_ref)
-    where not later.has_linked_crime
+        repeat.candidate_id,
+        repeat.candidate_ref,
+        repeat.victim_key,
+        original.candidate_ref as duplicate_of,
+        original.reported_at as original_reported_at,
+        original.has_linked_crime as original_has_crime,
+        repeat.crime_group_hint as repeat_group,
+        original.crime_group_hint as original_group,
+    from calls as repeat
+    join calls as original
+        on original.victim_key = repeat.victim_key
+        and original.candidate_ref <> repeat.candidate_ref
+        and abs(seconds_between(original.reported_at, repeat.reported_at))
+            <= cast($duplicate_call_window_hours as bigint) * 3600
+        -- the original came first, or it is the call the crime was recorded against
+        and (original.has_linked_crime
+             or original.reported_at < repeat.reported_at
+             or (original.reported_at = repeat.reported_at and original.candidate_ref < repeat.candidate_ref))
+    where not repeat.has_linked_crime
         -- Rule 4: a rape report must end as a recorded rape, an N100 or a transfer; it is a repeat
-        -- only of an earlier rape report, never of a call about another offence.
-        and (not later.is_rape_report or earlier.is_rape_report)
+        -- only of another rape report, never of a call about another offence.
+        and (not repeat.is_rape_report or original.is_rape_report)
 ),
 
 compatible as (
     select pairs.*
-    from earlier_calls_same_victim as pairs
+    from same_victim_pairs as pairs
     left join stg_crime_group_compatibility as compatibility
-        on compatibility.group_a = pairs.later_group and compatibility.group_b = pairs.earlier_group
-    where pairs.later_group is null or pairs.earlier_group is null or compatibility.group_a is not null
+        on compatibility.group_a = pairs.repeat_group and compatibility.group_b = pairs.original_group
+    where pairs.repeat_group is null or pairs.original_group is null or compatibility.group_a is not null
+),
+
+chosen as (
+    select
+        candidate_id,
+        candidate_ref,
+        first(duplicate_of order by original_has_crime desc, original_reported_at, duplicate_of) as duplicate_of,
+    from compatible
+    group by candidate_id, candidate_ref
 ),
 
 final as (
     select
-        candidate_id,
-        candidate_ref,
-        first(duplicate_of order by original_reported_at, duplicate_of) as duplicate_of,
-    from compatible
-    group by candidate_id, candidate_ref
+        chosen.candidate_id,
+        chosen.candidate_ref,
+        chosen.duplicate_of,
+        cast(any_value(len(list_distinct(repeats.victim_person_keys))) - count(distinct pairs.victim_key) as bigint)
+            as victims_not_on_original,
+    from chosen
+    join compatible as pairs on pairs.candidate_id = chosen.candidate_id and pairs.duplicate_of = chosen.duplicate_of
+    join int_candidates as repeats on repeats.candidate_id = chosen.candidate_id
+    group by chosen.candidate_id, chosen.candidate_ref, chosen.duplicate_of
 )
 
 select * from final

@@ -358,21 +358,49 @@ def test_repeat_calls_about_the_same_victim_are_probable_duplicates(reconcile_re
         ],
         crimes=[crime("KNT/24/6", incident_ref="KNT-6")],
     )
+    # The calls about P1 repeat the one the crime was recorded against (KNT-6), even the earlier KNT-1.
     assert rows(connection, "select candidate_ref, duplicate_of from int_duplicate_calls order by all") == [
-        ("KNT-2", "KNT-1"),
-        ("KNT-3", "KNT-1"),
-        ("KNT-7", "KNT-1"),
+        ("KNT-1", "KNT-6"),
+        ("KNT-2", "KNT-6"),
+        ("KNT-3", "KNT-6"),
+        ("KNT-7", "KNT-6"),
     ]
     assert rows(connection, """
         select candidate_ref, outcome, removed_crimes, unrecorded_crimes from int_candidate_outcomes
         order by candidate_ref""") == [
-        ("KNT-1", "UNRECORDED", 0, 1),
+        ("KNT-1", "DUPLICATE", 1, 0),
         ("KNT-2", "DUPLICATE", 1, 0),
         ("KNT-3", "DUPLICATE", 1, 0),
         ("KNT-4", "UNRECORDED", 0, 1),
         ("KNT-5", "UNRECORDED", 0, 1),
         ("KNT-6", "RECORDED_ON_TIME", 0, 0),  # has its own crime: never a duplicate
         ("KNT-7", "DUPLICATE", 1, 0),
+    ]
+
+
+def test_a_repeat_call_naming_more_victims_still_owes_their_crimes(reconcile_records):
+    connection = reconcile_records(
+        incidents=[
+            incident("KNT-1", created_at="2024-06-01 10:00:00", victim_person_ids="P1", crime_refs="KNT/24/1"),
+            incident("KNT-2", created_at="2024-06-01 11:00:00", victim_count="3", victim_person_ids="P1|P2|P3"),
+            # two calls with no crime about P4: the later repeats the earlier, which stays owed
+            incident("KNT-3", created_at="2024-06-01 10:00:00", victim_person_ids="P4"),
+            incident("KNT-4", created_at="2024-06-01 12:00:00", victim_person_ids="P4"),
+        ],
+        crimes=[crime("KNT/24/1", incident_ref="KNT-1", victim_person_id="P1")],
+    )
+    assert rows(connection, """
+        select candidate_ref, duplicate_of, victims_not_on_original from int_duplicate_calls order by all""") == [
+        ("KNT-2", "KNT-1", 2),
+        ("KNT-4", "KNT-3", 0),
+    ]
+    assert rows(connection, """
+        select candidate_ref, outcome, expected_crimes, removed_crimes, unrecorded_crimes
+        from int_candidate_outcomes order by candidate_ref""") == [
+        ("KNT-1", "RECORDED_ON_TIME", 1, 0, 0),
+        ("KNT-2", "UNDER_COUNTED", 3, 1, 2),  # P1's crime is on KNT-1; P2's and P3's are owed here
+        ("KNT-3", "UNRECORDED", 1, 0, 1),
+        ("KNT-4", "DUPLICATE", 1, 1, 0),
     ]
 
 
