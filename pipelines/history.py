@@ -190,6 +190,17 @@ def settled_days(snapshot_date: dt.date, lookback_days: int, maturity_lag_days: 
     )
 
 
+def held_day_sources(snapshots: list[dt.date], days: list[dt.date], lookback_days: int) -> dict[dt.date, dt.date]:
+    """For each day, the latest snapshot whose window holds it, settled or not (its worklist lists the
+    day's overdue reports before the day is settled: the rates wait, the registrar need not)."""
+    sources: dict[dt.date, dt.date] = {}
+    for snapshot in sorted(snapshots):
+        for day in days:
+            if snapshot - dt.timedelta(days=lookback_days) <= day < snapshot:
+                sources[day] = snapshot  # later snapshots overwrite earlier ones
+    return dict(sorted(sources.items()))
+
+
 def day_sources(
     snapshots: list[dt.date], first_day: dt.date, last_day: dt.date, lookback_days: int, maturity_lag_days: int
 ) -> dict[dt.date, dt.date]:
@@ -219,6 +230,9 @@ class DayView:
     read_from: str  # which mart the counts came from
     missing_days: list[dt.date] = field(default_factory=list)
     lake_dir: Path | None = None
+    # Report day -> the snapshot whose worklist lists it: the settling one, or for a day no run has
+    # settled yet, the latest that holds it.
+    worklist_sources: dict[dt.date, dt.date] = field(default_factory=dict)
 
     @property
     def snapshots_used(self) -> list[dt.date]:
@@ -276,7 +290,9 @@ def day_view(
                 "'' as dimension, '' as dimension_value, 0::bigint as candidate_crimes, 0::bigint as recorded, "
                 "0::bigint as recorded_within_24h, 0::bigint as unrecorded, 0::bigint as pending limit 0"
             ).to_arrow_table()
-    return DayView(force, first_day, last_day, sources, counts, mart, missing, Path(lake_dir))
+    worklist_sources = {**held_day_sources(snapshots, missing, lookback_days), **sources}
+    return DayView(force, first_day, last_day, sources, counts, mart, missing, Path(lake_dir),
+                   dict(sorted(worklist_sources.items())))
 
 
 def binned_rates(view: DayView, bin_days: int) -> list[dict]:
@@ -505,14 +521,17 @@ select * from final
 
 
 def worklist_for_days(view: DayView) -> list[dict]:
-    used = [s for s in view.snapshots_used
+    """The worklist items of the view's report days, each day from its worklist source (the run that
+    settled it, or for a day not yet settled the latest run holding it)."""
+    sources = view.worklist_sources or view.sources
+    used = [s for s in sorted(set(sources.values()))
             if lake.mart_path(Path(view.lake_dir), "worklist", view.force, s).exists()] if view.lake_dir else []
     if not used:
         return []
     with _connection() as connection:
         connection.register(
             "day_sources",
-            pa.table({"report_day": list(view.sources), "snapshot_date": list(view.sources.values())},
+            pa.table({"report_day": list(sources), "snapshot_date": list(sources.values())},
                      schema=pa.schema([("report_day", pa.date32()), ("snapshot_date", pa.date32())])),
         )
         worklist_files = [str(lake.mart_path(Path(view.lake_dir), "worklist", view.force, s)) for s in used]

@@ -308,11 +308,11 @@ def period_dir(settings: Settings, first_day: dt.date, last_day: dt.date) -> Pat
 
 
 def period_worklist(view: history.DayView, time_zone: str) -> list[dict]:
-    """Worklist items reported on the period's days, as the snapshot settling each day left them,
-    aged to the last snapshot read."""
-    if not view.sources:
+    """Worklist items reported on the period's days, as the snapshot settling each day left them (a
+    day not settled yet: the latest snapshot holding it), aged to the last snapshot read."""
+    if not view.worklist_sources:
         return []
-    latest = view.snapshots_used[-1]
+    latest = max(view.worklist_sources.values())
     cutoff = local_midnight_utc(latest, time_zone)
     items = history.worklist_for_days(view)
     for item in items:
@@ -364,7 +364,8 @@ def build_period_page(settings: Settings, first_day: dt.date, last_day: dt.date,
         record_changes=None,
         worklist=worklist,
         worklist_note=(
-            "Items reported in the period, as the run that last held their report day saw them; age at the last run read."
+            "Items reported in the period, as the run that settled their report day saw them, or for a day no run "
+            "has settled yet (its rates not yet counted) the latest run holding it; age at the last run read."
         ),
         quality=quality,
         data_docs_href=None,  # set by the caller, who knows where the page is written
