@@ -190,15 +190,12 @@ def settled_days(snapshot_date: dt.date, lookback_days: int, maturity_lag_days: 
     )
 
 
-def held_day_sources(snapshots: list[dt.date], days: list[dt.date], lookback_days: int) -> dict[dt.date, dt.date]:
-    """For each day, the latest snapshot whose window holds it, settled or not (its worklist lists the
-    day's overdue reports before the day is settled: the rates wait, the registrar need not)."""
-    sources: dict[dt.date, dt.date] = {}
-    for snapshot in sorted(snapshots):
-        for day in days:
-            if snapshot - dt.timedelta(days=lookback_days) <= day < snapshot:
-                sources[day] = snapshot  # later snapshots overwrite earlier ones
-    return dict(sorted(sources.items()))
+def held_day_sources(snapshots: list[dt.date], days: list[dt.date]) -> dict[dt.date, dt.date]:
+    """For each day no snapshot settles, the latest snapshot after it: its worklist lists the day's
+    reports still overdue, whether the day is still maturing or older than the window but for a
+    record updated since (the rates wait for a settled day; the registrar need not)."""
+    latest = max(snapshots, default=None)
+    return {day: latest for day in days if latest is not None and day < latest}
 
 
 def day_sources(
@@ -230,8 +227,8 @@ class DayView:
     read_from: str  # which mart the counts came from
     missing_days: list[dt.date] = field(default_factory=list)
     lake_dir: Path | None = None
-    # Report day -> the snapshot whose worklist lists it: the settling one, or for a day no run has
-    # settled yet, the latest that holds it.
+    # Report day -> the snapshot whose worklist lists it: the settling one, or for a day no run
+    # settles, the latest run after it.
     worklist_sources: dict[dt.date, dt.date] = field(default_factory=dict)
 
     @property
@@ -290,7 +287,7 @@ def day_view(
                 "'' as dimension, '' as dimension_value, 0::bigint as candidate_crimes, 0::bigint as recorded, "
                 "0::bigint as recorded_within_24h, 0::bigint as unrecorded, 0::bigint as pending limit 0"
             ).to_arrow_table()
-    worklist_sources = {**held_day_sources(snapshots, missing, lookback_days), **sources}
+    worklist_sources = {**held_day_sources(snapshots, missing), **sources}
     return DayView(force, first_day, last_day, sources, counts, mart, missing, Path(lake_dir),
                    dict(sorted(worklist_sources.items())))
 

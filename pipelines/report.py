@@ -309,7 +309,7 @@ def period_dir(settings: Settings, first_day: dt.date, last_day: dt.date) -> Pat
 
 def period_worklist(view: history.DayView, time_zone: str) -> list[dict]:
     """Worklist items reported on the period's days, as the snapshot settling each day left them (a
-    day not settled yet: the latest snapshot holding it), aged to the last snapshot read."""
+    day no snapshot settles: the latest one after it), aged to the last snapshot read."""
     if not view.worklist_sources:
         return []
     latest = max(view.worklist_sources.values())
@@ -365,7 +365,7 @@ def build_period_page(settings: Settings, first_day: dt.date, last_day: dt.date,
         worklist=worklist,
         worklist_note=(
             "Items reported in the period, as the run that settled their report day saw them, or for a day no run "
-            "has settled yet (its rates not yet counted) the latest run holding it; age at the last run read."
+            "settles (its rates not counted here) as the latest run saw them; age at the last run read."
         ),
         quality=quality,
         data_docs_href=None,  # set by the caller, who knows where the page is written

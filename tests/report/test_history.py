@@ -146,17 +146,21 @@ def test_the_worklist_of_each_day_comes_from_the_run_that_settles_it(tmp_path, w
     write_run(lake_dir, D(2024, 6, 10), [candidate("OLD", D(2024, 6, 5), recorded=0, unrecorded=1),
                                         candidate("B", D(2024, 6, 7), recorded=0, unrecorded=1)])
     write_run(lake_dir, D(2024, 6, 11), [candidate("B", D(2024, 6, 7), recorded=0, unrecorded=1),
-                                        candidate("NEW", D(2024, 6, 10), recorded=0, unrecorded=1)])
+                                        candidate("NEW", D(2024, 6, 10), recorded=0, unrecorded=1),
+                                        candidate("UPDATED", D(2024, 6, 1), recorded=0, unrecorded=1)])
     for snapshot, items in ((D(2024, 6, 10), [("OLD", D(2024, 6, 5), 40.0), ("B", D(2024, 6, 7), 60.0)]),
-                            (D(2024, 6, 11), [("B", D(2024, 6, 7), 84.0), ("NEW", D(2024, 6, 10), 36.0)])):
+                            (D(2024, 6, 11), [("B", D(2024, 6, 7), 84.0), ("NEW", D(2024, 6, 10), 36.0),
+                                             ("UPDATED", D(2024, 6, 1), 228.0)])):
         rows = [{"force_code": FORCE, "snapshot_date": snapshot, "priority": 4, "candidate_ref": ref,
                  "reason_codes": "UNRECORDED", "reported_at": dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.timezone.utc),
                  "age_hours": age, **({"report_day": day} if with_report_day else {})} for ref, day, age in items]
         lake.write_parquet(pa.Table.from_pylist(rows), lake.mart_path(lake_dir, "worklist", FORCE, snapshot))
     view = history.day_view(lake_dir, FORCE, D(2024, 6, 1), D(2024, 6, 30), lookback_days=LOOKBACK, maturity_lag_days=LAG)
     items = history.worklist_for_days(view)
-    # 10 June is still maturing in the last run (no run settles it): its overdue item is listed all the same.
+    # 10 June is still maturing in the last run (no run settles it), and 1 June is older than any run's
+    # window: their overdue items are listed all the same, as the last run saw them.
     assert D(2024, 6, 10) in view.missing_days
     assert [(item["candidate_ref"], item["snapshot_date"], item["age_hours"]) for item in items] == [
-        ("OLD", D(2024, 6, 10), 40.0), ("B", D(2024, 6, 11), 84.0), ("NEW", D(2024, 6, 11), 36.0),
+        ("UPDATED", D(2024, 6, 11), 228.0), ("OLD", D(2024, 6, 10), 40.0), ("B", D(2024, 6, 11), 84.0),
+        ("NEW", D(2024, 6, 11), 36.0),
     ]
