@@ -24,13 +24,15 @@ with
 candidates as (
     select
         candidate_id, candidate_ref, route, candidate_basis, reported_at, report_day, expected_crimes,
-        crime_group_hint, is_rape_report, is_domestic_abuse, has_vulnerable_victim, is_closed_as_non_crime,
+        crime_group_hint, is_rape_report, is_domestic_abuse, has_vulnerable_victim, has_sexual_element,
+        is_closed_as_non_crime,
         beat_code,
     from int_candidates
     union all
     select
         candidate_id, candidate_ref, route, candidate_basis, reported_at, report_day, expected_crimes,
-        crime_group_hint, is_rape_report, is_domestic_abuse, has_vulnerable_victim, is_closed_as_non_crime,
+        crime_group_hint, is_rape_report, is_domestic_abuse, has_vulnerable_victim, has_sexual_element,
+        is_closed_as_non_crime,
         beat_code,
     from int_other_route_candidates
 ),
@@ -198,6 +200,7 @@ final as (
         is_rape_report,
         is_domestic_abuse,
         has_vulnerable_victim,
+        has_sexual_element,
         is_closed_as_non_crime,
         -- Rule 6: closed as a non-crime and no crime record linked at all (explicit or probable).
         is_closed_as_non_crime and crime_link = 'NONE' as is_downgraded,

@@ -53,6 +53,7 @@ incident_candidates as (
         incident_is_rape_report(opening_code, closing_code) as is_rape_report,
         incident_is_domestic_abuse(qualifiers, opening_code, closing_code) as is_domestic_abuse,
         incident_has_vulnerable_victim(qualifiers) as has_vulnerable_victim,
+        incident_has_sexual_element(qualifiers) as has_sexual_element,
         -- Rule 6: a crime-coded opening closed as a non-crime code (a downgrade once no crime
         -- record is linked to it: int_candidate_outcomes).
         is_closed_as_non_crime,
@@ -83,6 +84,7 @@ referral_candidates as (
         is_rape_report,
         is_domestic_abuse,
         has_vulnerable_victim,
+        team = 'SEXUAL_OFFENCES',
         false,
         cast(null as varchar),
         case when victim_person_key is null then [] else [victim_person_key] end,

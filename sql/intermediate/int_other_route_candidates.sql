@@ -28,6 +28,7 @@ final as (
         is_rape as is_rape_report,
         is_domestic_abuse,
         false as has_vulnerable_victim,
+        false as has_sexual_element,
         false as is_closed_as_non_crime,
         beat_code,
         case when victim_person_key is null then [] else [victim_person_key] end as victim_person_keys,

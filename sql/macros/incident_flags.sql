@@ -8,6 +8,11 @@ create or replace macro incident_is_domestic_abuse(qualifiers, opening_code, clo
     coalesce(list_contains(qualifiers, 'DA'), false)
         or coalesce(opening_code = 'CR-DAVIOL' or closing_code = 'CR-DAVIOL', false);
 
+-- A sexual element disclosed on the call, whatever offence it was coded as: the worklist puts it
+-- with the sexual offences.
+create or replace macro incident_has_sexual_element(qualifiers) as
+    coalesce(list_contains(qualifiers, 'SEXUAL'), false);
+
 create or replace macro incident_has_vulnerable_victim(qualifiers) as
     coalesce(list_contains(qualifiers, 'VULN') or list_contains(qualifiers, 'CHILD'), false);
 

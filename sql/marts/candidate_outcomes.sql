@@ -20,6 +20,7 @@ final as (
         is_rape_report,
         is_domestic_abuse,
         has_vulnerable_victim,
+        has_sexual_element,
         is_closed_as_non_crime,
         is_downgraded,
         beat_code,

@@ -11,8 +11,9 @@
 --   CHANGED_SINCE_PREVIOUS_SNAPSHOT  added to a listed item when the report or one of its records
 --                           vanished or turned non-crime since the previous snapshot (record_changes)
 -- Priority follows the inspectorate's concern for the most vulnerable victims: 1 rape and other
--- sexual offences, 2 domestic abuse, 3 vulnerable victims (child or vulnerable adult), 4 other
--- violence, 5 everything else; within a priority the oldest report first.
+-- sexual offences (or a sexual element disclosed on the call), 2 domestic abuse, 3 vulnerable
+-- victims (child or vulnerable adult), 4 other violence, 5 everything else; within a priority the
+-- oldest report first.
 with
 
 outcomes as (
@@ -51,14 +52,14 @@ final as (
         force_code,
         snapshot_date,
         case
-            when crime_group = 'SEXUAL_OFFENCES' or is_rape_report then 1
+            when crime_group = 'SEXUAL_OFFENCES' or is_rape_report or has_sexual_element then 1
             when is_domestic_abuse then 2
             when has_vulnerable_victim then 3
             when crime_group = 'VIOLENCE_AGAINST_THE_PERSON' then 4
             else 5
         end as priority,
         case
-            when crime_group = 'SEXUAL_OFFENCES' or is_rape_report then 'rape or sexual offence'
+            when crime_group = 'SEXUAL_OFFENCES' or is_rape_report or has_sexual_element then 'rape or sexual offence'
             when is_domestic_abuse then 'domestic abuse'
             when has_vulnerable_victim then 'vulnerable victim'
             when crime_group = 'VIOLENCE_AGAINST_THE_PERSON' then 'violence'
@@ -81,6 +82,8 @@ final as (
         array_to_string(probable_crime_refs, '|') as probable_crime_refs,
         beat_code,
         reported_at,
+        -- the force's wall-clock time, as its own systems show the report (reported_at is UTC)
+        strftime(timezone($time_zone, reported_at), '%Y-%m-%d %H:%M:%S') as reported_at_local,
         report_day,
         round(seconds_between(reported_at, cast($as_of as timestamptz)) / 3600.0, 1) as age_hours,
     from flagged

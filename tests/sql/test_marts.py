@@ -277,6 +277,9 @@ def test_worklist_priorities_and_reasons(reconcile_records):
             incident("KNT-5", opening_code="CR-BURGRES", closing_code="CR-BURGRES", qualifiers="VULN"),
             incident("KNT-6", opening_code="CR-RAPE", closing_code="CR-RAPE"),  # recorded as sexual assault
             incident("KNT-7", opening_code="CR-VIOL", closing_code="CR-VIOL", created_at="2024-06-09 20:00:00"),  # pending
+            # a theft call on which a sexual element was disclosed: with the sexual offences
+            incident("KNT-9", opening_code="CR-THEFT", closing_code="CR-THEFT", qualifiers="SEXUAL",
+                     created_at="2024-06-01 11:00:00"),
         ],
         crimes=[
             crime("KNT/24/3", incident_ref="KNT-3"),
@@ -293,11 +296,21 @@ def test_worklist_priorities_and_reasons(reconcile_records):
         from worklist""") == [
         (1, "rape or sexual offence", "R-1", "REFERRAL", "UNRECORDED", "UNRECORDED|RAPE_REPORT_UNRESOLVED", 1, ""),
         (1, "rape or sexual offence", "KNT-6", "CALL", "RECORDED_ON_TIME", "RAPE_REPORT_UNRESOLVED", 0, "KNT/24/6"),
+        (1, "rape or sexual offence", "KNT-9", "CALL", "UNRECORDED", "UNRECORDED", 1, ""),
         (2, "domestic abuse", "KNT-1", "CALL", "UNRECORDED", "UNRECORDED|DOWNGRADED", 1, ""),
         (3, "vulnerable victim", "KNT-5", "CALL", "UNRECORDED", "UNRECORDED", 1, ""),
         (4, "violence", "KNT-3", "CALL", "UNDER_COUNTED", "UNDER_COUNTED", 1, "KNT/24/3"),
         (4, "violence", "KNT/24/8", "OTHER", "CANCELLED_QUESTIONABLE", "UNRECORDED|CANCELLED_QUESTIONABLE", 1, ""),
         (5, "other", "KNT-2", "CALL", "UNRECORDED", "UNRECORDED", 1, ""),
+    ]
+
+
+def test_the_worklist_gives_the_forces_own_clock_time_beside_utc(reconcile_records):
+    connection = reconcile_records(incidents=[
+        incident("KNT-1", created_at="2024-06-01 10:00:00"),  # British Summer Time: 09:00 UTC
+    ])
+    assert rows(connection, "select candidate_ref, strftime(reported_at, '%H:%M'), reported_at_local from worklist") == [
+        ("KNT-1", "09:00", "2024-06-01 10:00:00"),
     ]
 
 
