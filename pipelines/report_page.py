@@ -277,7 +277,8 @@ def _trend_section(page: ReportPage) -> str:
         now = ""
         if latest is not None:
             below = panel.required is not None and latest.rate < panel.required
-            latest_label = "latest week" if page.trend_bin_days == 7 else f"latest {page.trend_bin_days} days"
+            # The report days the point pools: a bin at the edge of the runs covers fewer than its width.
+            latest_label = "latest week" if latest.days == 7 else f"latest {latest.days} day{'s' if latest.days != 1 else ''}"
             now = f'<span class="now{" bad" if below else ""}">{latest_label} {percent(latest.rate)}</span>'
         chart = charts.trend_chart(
             panel.points, label=f"{panel.title}: weekly recording rate with 95% interval",

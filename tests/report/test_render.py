@@ -69,3 +69,22 @@ def test_one_in(rate, words):
 
 def test_age_words():
     assert (age_words(5.4), age_words(50.2), age_words(None)) == ("5 h", "2 d 2 h", "")
+
+
+def test_the_latest_point_says_how_many_days_it_pools():
+    full = page()
+    assert "latest week 80.0%" in render_page(full)
+    # a bin at the edge of the runs covers 5 report days: not called a week
+    points = full.trend[0].points[:-1] + [charts.TrendPoint(dt.date(2024, 6, 22), dt.date(2024, 6, 28), 0.7, 0.6, 0.8, 90, 5)]
+    html = render_page(page(trend=[TrendPanel("All crimes", "ALL", points, 0.95)]))
+    assert "latest 5 days 70.0%" in html and "latest week" not in html
+
+
+def test_flagged_groups_and_the_share_interval_are_shown():
+    flagged = [line("domestic_abuse", "FLAGGED", 60, 40, None), line("rape_report", "RAPE_REPORT", 20, 5, None)]
+    overall = RateLine("overall", "ALL", 1000, 800, 200, 0.8, 0.75, 0.85, 0.93, 0.05, recorded_within_24h=744,
+                       share_ci_lower=0.912, share_ci_upper=0.946)
+    html = render_page(page(rates=[overall, *page().rates[1:], *flagged]))
+    assert "Domestic abuse and rape reports" in html
+    assert "Domestic abuse (flagged)" in html and "Rape reports" in html
+    assert "95% CI 91.2% to 94.6%" in html  # the share card
