@@ -64,6 +64,25 @@ MISSING_DATES_SHOWN = 10
 Progress = Callable[[int, int], None]
 
 
+class SnapshotsNotInLake(FileNotFoundError):
+    """Snapshot dates with neither raw partitions in the lake nor daily exports to extract them from."""
+
+    def __init__(self, settings: Settings, dates: list[dt.date]) -> None:
+        self.force, self.dates, self.raw_dir = settings.force, dates, settings.lake_dir / "raw"
+        super().__init__(
+            f"{self.dates_in_words()} nor daily exports in {settings.landing_dir / settings.force}: {self.dates_listed()}"
+            " (a period export? use --period-export)"
+        )
+
+    def dates_in_words(self) -> str:
+        return f"{self.force}: {len(self.dates)} snapshot date(s) have neither raw partitions in {self.raw_dir}"
+
+    def dates_listed(self) -> str:
+        shown = ", ".join(day.isoformat() for day in self.dates[:MISSING_DATES_SHOWN])
+        more = len(self.dates) - MISSING_DATES_SHOWN
+        return shown + (f" and {more} more" if more > 0 else "")
+
+
 @dataclass
 class BackfillResult:
     force: str
@@ -231,13 +250,7 @@ def _daily_snapshots_to_extract(settings: Settings, dates: list[dt.date]) -> tup
     to_extract = [day for day in dates if not _has_raw_partitions(settings, day)]
     uncovered = [day for day in to_extract if not _has_daily_exports(settings, day)]
     if uncovered:
-        shown = ", ".join(day.isoformat() for day in uncovered[:MISSING_DATES_SHOWN])
-        more = f" and {len(uncovered) - MISSING_DATES_SHOWN} more" if len(uncovered) > MISSING_DATES_SHOWN else ""
-        raise FileNotFoundError(
-            f"{settings.force}: {len(uncovered)} snapshot date(s) have neither raw partitions in "
-            f"{settings.lake_dir / 'raw'} nor daily exports in {settings.landing_dir / settings.force}: {shown}{more}"
-            " (a period export? use --period-export)"
-        )
+        raise SnapshotsNotInLake(settings, uncovered)
     result = BackfillResult(settings.force, dates[0].isoformat(), dates[-1].isoformat(), "archived daily snapshots",
                             len(dates), extracted_dates=[day.isoformat() for day in to_extract])
     return result, to_extract

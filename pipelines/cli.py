@@ -292,7 +292,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from pipelines.backfill import backfill, snapshot_dates
+    from pipelines.backfill import SnapshotsNotInLake, backfill, snapshot_dates
     from pipelines.settings import load_settings
 
     if args.export_date is not None and args.period_export is None:
@@ -306,8 +306,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             bar.total = total  # extraction steps are known only once the lake has been looked at
             bar.update(done - bar.n)
 
-        result = backfill(settings, args.start, args.end, period_landing=args.period_export,
-                          export_date=args.export_date, jobs=args.jobs, progress=advance)
+        try:
+            result = backfill(settings, args.start, args.end, period_landing=args.period_export,
+                              export_date=args.export_date, jobs=args.jobs, progress=advance)
+        except SnapshotsNotInLake as error:
+            if extracting:
+                raise
+            # Without --landing, the landing folder the message would name is a stand-in.
+            raise FileNotFoundError(f"{error.dates_in_words()}, and no --landing (or --period-export) was given to "
+                                    f"extract them from: {error.dates_listed()}") from None
     print(f"cdi-monitor backfill for {args.force}: {result.dates} snapshot dates, {args.start} to {args.end}, "
           f"from {result.input}, in {result.seconds:.1f} s ({result.jobs} worker(s))")
     if result.extracted_dates:

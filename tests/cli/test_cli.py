@@ -114,6 +114,14 @@ def test_a_run_on_an_empty_landing_folder_is_one_line(tmp_path):
 
 
 @pytest.mark.unit
+def test_a_backfill_of_dates_not_in_the_lake_without_landing_says_so(tmp_path):
+    result = cdi("backfill", "--force", FORCE, "--from", "2024-06-01", "--to", "2024-06-02",
+                 "--lake", str(tmp_path / "lake"))
+    assert_one_line_error(result, "backfill", "2 snapshot date(s) have neither raw partitions",
+                          "no --landing (or --period-export) was given")
+
+
+@pytest.mark.unit
 def test_a_report_of_a_backwards_period_is_refused(tmp_path):
     result = cdi("report", "--force", FORCE, "--from", "2024-06-30", "--to", "2024-01-01", "--lake", str(tmp_path))
     assert_one_line_error(result, "report", "--to 2024-01-01 is before --from 2024-06-30")
