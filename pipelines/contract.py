@@ -45,6 +45,9 @@ REFERRAL_TEAMS = (
     "MISSING_PERSONS",
 )
 FORCE_CODE_PATTERN = r"^[A-Z]{2,5}$"
+# reference/cancellation_codes.csv: C1 = "Crime took place outside the force area and was
+# transferred". C2-C4 say why a crime was cancelled, so only C1 can go with a transfer.
+TRANSFER_CANCELLATION_CODE = "C1"
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,36 @@ class Column:
 
 
 @dataclass(frozen=True)
+class StatusRule:
+    """What ``column`` may hold on a row whose ``status_column`` is ``status``.
+
+    required: the field must not be empty; allowed: the only values it may hold (empty is always
+    allowed unless required; ``()`` means it must be empty).
+    """
+
+    status_column: str
+    status: str
+    column: str
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class NotBefore:
+    """On one row, the date-time ``column`` cannot be earlier than ``earliest``."""
+
+    column: str
+    earliest: str
+
+
+@dataclass(frozen=True)
 class SourceContract:
     name: str  # incidents | crimes | referrals
     key: str  # the unique reference column
     columns: tuple[Column, ...]
+    # Rules between the fields of one row (checked at extraction: a row breaking one is quarantined).
+    status_rules: tuple[StatusRule, ...] = ()
+    not_before: tuple[NotBefore, ...] = ()
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -147,6 +176,16 @@ CRIMES = SourceContract(
         Column("flags", "list", False, CRIME_FLAGS),
         Column("updated_at", "timestamp", True),
     ),
+    status_rules=(
+        # The contract: "required when status is CANCELLED".
+        StatusRule("status", "CANCELLED", "cancellation_code", required=True),
+        # The code list: every code says why a crime stopped being recorded here; a crime still
+        # recorded has none, a transferred one at most the transfer code.
+        StatusRule("status", "RECORDED", "cancellation_code", allowed=()),
+        StatusRule("status", "TRANSFERRED", "cancellation_code", allowed=(TRANSFER_CANCELLATION_CODE,)),
+    ),
+    # A crime is recorded after it is reported: the time to record (the 24-hour rule) is never negative.
+    not_before=(NotBefore("recorded_at", "reported_at"),),
 )
 
 REFERRALS = SourceContract(

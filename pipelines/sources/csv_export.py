@@ -4,6 +4,9 @@ This reader knows the file format (encoding, RFC 4180 quoting, header) and nothi
 A file that cannot be read as a whole raises `ExportFormatError` naming the file, the line and,
 where there is one, the column. A row that cannot be split into the header's fields (a truncated
 last line, a stray delimiter) is kept as a `MalformedRow` for quarantine: nothing is dropped.
+A header name that differs from a contract column only in case or surrounding spaces is read as
+that column (two such names for one column are refused); an optional column the header lacks is
+read as empty and named in `RawExport.missing_optional_columns` (and so in the extract manifest).
 Personal-data columns are dropped here, as early as possible: they never reach memory beyond this
 function's loop.
 """
@@ -98,12 +101,9 @@ def decode_export(path: Path, data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as error:
         not_utf8_at = error.start
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError as error:
-        raise ExportFormatError(
-            path, _line_of(data, error.start), f"byte 0x{data[error.start]:02x} is neither UTF-8 nor Windows-1252 text"
-        ) from None
+    # Mixed encodings are looked for before decoding as Windows-1252: a UTF-8 character may hold a
+    # byte Windows-1252 leaves undefined (0x81 of 'Á'), and that error would point at the UTF-8
+    # text, far from the byte that is actually wrong.
     utf8 = UTF8_MULTIBYTE.search(data)
     if utf8 is not None:
         raise ExportFormatError(
@@ -112,7 +112,12 @@ def decode_export(path: Path, data: bytes) -> tuple[str, str]:
             f"mixes encodings: byte 0x{data[not_utf8_at]:02x} here is not UTF-8, but line "
             f"{_line_of(data, utf8.start())} holds UTF-8 text; re-export the file in one encoding",
         )
-    return text, "cp1252"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as error:
+        raise ExportFormatError(
+            path, _line_of(data, error.start), f"byte 0x{data[error.start]:02x} is neither UTF-8 nor Windows-1252 text"
+        ) from None
 
 
 def _reference_of_malformed(row: list[str], key_position: int, force_position: int) -> str | None:
@@ -127,6 +132,37 @@ def _reference_of_malformed(row: list[str], key_position: int, force_position: i
     if not re.fullmatch(FORCE_CODE_PATTERN, row[force_position].strip()):
         return None
     return row[key_position].strip() or None
+
+
+def _reference_of_truncated(text: str, row_start: int, key_position: int, force_position: int) -> str | None:
+    """The reference of a last row cut off inside a quoted field, if its fields are still aligned.
+
+    The reader gives nothing of such a row; closing the open quote lets its start be read.
+    """
+    buffer = io.StringIO(text, newline="")  # lines broken as the reader broke them (CR, LF, CR LF)
+    for _ in range(row_start - 1):
+        buffer.readline()
+    try:
+        row = next(csv.reader(io.StringIO(buffer.read() + '"', newline="")), [])
+    except csv.Error:
+        return None
+    return _reference_of_malformed(row, key_position, force_position)
+
+
+def _header_in_contract_names(path: Path, header: list[str], contract: SourceContract) -> list[str]:
+    """The header with each name that differs from a contract column only in case (``Closing_Code``)
+    read as that column; several names for one column are refused (which holds the data?)."""
+    by_folded = {name.casefold(): name for name in contract.column_names}
+    canonical = [name if name in contract.column_names else by_folded.get(name.casefold(), name) for name in header]
+    for column in contract.column_names:
+        spellings = [written for written, name in zip(header, canonical) if name == column]
+        if len(spellings) > 1 and len(set(spellings)) > 1:
+            listed = ", ".join(repr(spelling) for spelling in spellings)
+            raise ExportFormatError(path, 1, f"column appears more than once in the header (as {listed})", column)
+    renamed = [f"{written!r} as {name!r}" for written, name in zip(header, canonical) if written != name]
+    if renamed:
+        log.warning("%s: reading header names that differ from the contract only in case: %s", path, ", ".join(renamed))
+    return canonical
 
 
 def read_export(path: Path, contract: SourceContract,
@@ -148,8 +184,12 @@ def read_export(path: Path, contract: SourceContract,
         raise ExportFormatError(path, 1, f"header row cannot be read: {error}") from None
     if canonical_header is not None:
         header = canonical_header(path, header)
+    else:
+        header = _header_in_contract_names(path, header, contract)
 
     duplicated = sorted({name for name in header if header.count(name) > 1})
+    if "" in duplicated:
+        raise ExportFormatError(path, 1, "empty column name(s) in the header (trailing commas?)")
     if duplicated:
         raise ExportFormatError(path, 1, "column appears more than once in the header", duplicated[0])
     missing_required = [name for name in contract.required_columns if name not in header]
@@ -169,6 +209,8 @@ def read_export(path: Path, contract: SourceContract,
     missing_optional = [
         name for name in contract.column_names if name not in header and not contract.column(name).is_personal
     ]
+    if missing_optional:  # read as empty on every row: said once here and in the extract manifest
+        log.warning("%s: optional columns missing, read as empty: %s", path, ", ".join(missing_optional))
     key_position = header.index(contract.key)
     force_position = header.index("force_code")
     width = len(header)
@@ -185,7 +227,8 @@ def read_export(path: Path, contract: SourceContract,
             break
         except csv.Error as error:
             if "unexpected end of data" in str(error):
-                malformed.append(MalformedRow(row_start, "truncated: the file ends inside a quoted field", None))
+                reference = _reference_of_truncated(text, row_start, key_position, force_position)
+                malformed.append(MalformedRow(row_start, "truncated: the file ends inside a quoted field", reference))
                 break
             if "field larger than field limit" in str(error):
                 raise ExportFormatError(

@@ -316,6 +316,7 @@ def extract_from_database(settings: Settings, source: str, snapshot_date: dt.dat
         rows_quarantined=quarantined,
         clock_change_notes=notes,
         extra_columns=extra,
+        missing_optional_columns=[],  # a view must have every contract column (`source_columns`)
         raw_partition=str(raw_final),
         quarantine_partition=str(quarantine_final),
     )
@@ -339,6 +340,9 @@ def _stream_to_lake(connection: Connection, contract: SourceContract, settings: 
     force_position = columns.index("force_code")
     rows_in = accepted = quarantined = notes = 0
     own_force_seen, other_forces = False, set()
+    # Context managers exit in reverse order: the quarantine partition is moved into place before
+    # the raw one (and the manifest is written after both), so a crash between the two never loses
+    # the rejected rows, as in `pipelines.extract.extract_csv_export`.
     with lake.atomic_file(raw_final) as raw_file, lake.atomic_file(quarantine_final) as quarantine_file, \
             pq.ParquetWriter(raw_file, accepted_schema, compression=PARQUET_COMPRESSION) as raw_writer, \
             pq.ParquetWriter(quarantine_file, QUARANTINE_SCHEMA, compression=PARQUET_COMPRESSION) as quarantine_writer:

@@ -158,6 +158,29 @@ def unknown_codes_crimes() -> bytes:
     ])
 
 
+# Crimes whose fields contradict each other, each with its reason, or keep just inside the rules (None).
+CONTRADICTING_CRIME_FIELDS = (
+    (crime("KNT/24/000001", status="CANCELLED", cancelled_at="2024-06-02 10:00:00", cancellation_authority="FCR"),
+     "cancellation_code: required when status is CANCELLED"),
+    (crime("KNT/24/000002", cancellation_code="C2"), "cancellation_code: must be empty when status is RECORDED, found 'C2'"),
+    (crime("KNT/24/000003", status="TRANSFERRED", cancellation_code="C3"),
+     "cancellation_code: must be C1 or empty when status is TRANSFERRED, found 'C3'"),
+    (crime("KNT/24/000004", recorded_at="2024-06-01 09:59:59"),
+     "recorded_at: before reported_at ('2024-06-01 10:00:00'): '2024-06-01 09:59:59'"),
+    (crime("KNT/24/000005", status="TRANSFERRED", cancellation_code="C1"), None),
+    (crime("KNT/24/000006", status="TRANSFERRED"), None),  # the contract requires a code only when CANCELLED
+    (crime("KNT/24/000007", status="CANCELLED", cancellation_code="C4", cancelled_at="2024-06-02 10:00:00",
+           cancellation_authority="DDM"), None),
+    (crime("KNT/24/000008", recorded_at="2024-06-01 10:00:00"), None),  # recorded the moment it was reported
+    (crime("KNT/24/000009", status="recorded", cancellation_code="C2"),
+     "status: value not allowed by the contract: 'recorded'"),  # an unknown status has no rules of its own
+)
+
+
+def contradicting_crime_fields() -> bytes:
+    return _utf8("crimes", [row for row, _ in CONTRADICTING_CRIME_FIELDS])
+
+
 def unknown_codes_referrals() -> bytes:
     return _utf8("referrals", [
         referral("KNT-R-240601-0001", team="CID"),
@@ -239,6 +262,7 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "future_and_placeholder_dates": ("incidents", future_and_placeholder_dates),
     "victim_counts": ("incidents", victim_counts),
     "unknown_codes_crimes": ("crimes", unknown_codes_crimes),
+    "contradicting_crime_fields": ("crimes", contradicting_crime_fields),
     "unknown_codes_referrals": ("referrals", unknown_codes_referrals),
     "unknown_codes_incidents": ("incidents", unknown_codes_incidents),
     "embedded_newlines_and_quotes": ("incidents", embedded_newlines_and_quotes),

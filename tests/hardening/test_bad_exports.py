@@ -17,7 +17,7 @@ import pytest
 
 from pipelines import lake, stages
 from pipelines.contract import SOURCES
-from pipelines.extract import MAX_IDENTIFIER_FIELD_CHARS, ExtractResult, extract_source
+from pipelines.extract import MAX_IDENTIFIER_FIELD_CHARS, ExtractResult, extract_period_export, extract_source
 from pipelines.localtime import (
     NOTE_AMBIGUOUS_LATER,
     NOTE_NONEXISTENT_SHIFTED,
@@ -30,6 +30,7 @@ from tests.conftest import FORCE, SNAPSHOT, write_export
 from tests.hardening.corpus import (
     BAD_DATE_TIMES,
     CASES,
+    CONTRADICTING_CRIME_FIELDS,
     CORPUS_DIR,
     FORMULA,
     GENERATED_ONLY,
@@ -134,7 +135,20 @@ def test_a_refused_file_leaves_the_previous_partition_in_place(settings, landing
 def test_a_file_cut_off_inside_quotes_quarantines_the_last_row(settings, landing):
     result = _extract("truncated_inside_quotes", settings, landing)
     assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (3, 2, 1)
-    assert _reasons(result) == {4: "truncated: the file ends inside a quoted field"}
+    [row] = pq.read_table(result.quarantine_partition).to_pylist()
+    assert (row["source_line"], row["reference"], row["reason"]) == (
+        4, "KNT/24/000003", "truncated: the file ends inside a quoted field")  # the reference was written whole
+
+
+def test_a_file_cut_off_inside_quotes_before_the_force_code_keeps_no_reference(settings, landing):
+    """Without the force code where it belongs the fields cannot be trusted to be aligned."""
+    path = _land("truncated_inside_quotes", landing)
+    text = path.read_bytes()
+    path.write_bytes(text[: text.rindex(b'03",KNT,')])  # now cut inside the reference itself
+    result = extract_source(settings, "crimes", SNAPSHOT)
+    [row] = pq.read_table(result.quarantine_partition).to_pylist()
+    assert (row["source_line"], row["reference"], row["reason"]) == (
+        4, None, "truncated: the file ends inside a quoted field")
 
 
 def test_missing_optional_columns_are_read_as_empty(settings, landing):
@@ -254,6 +268,22 @@ def test_unknown_codes_are_quarantined_naming_the_column_and_value(settings, lan
     result = _extract(case, settings, landing)
     assert _reasons(result) == reasons
     assert result.rows_accepted == 1
+
+
+def test_crime_fields_that_contradict_each_other_are_quarantined(settings, landing):
+    result = _extract("contradicting_crime_fields", settings, landing)
+    expected = {line: reason for line, (_, reason) in enumerate(CONTRADICTING_CRIME_FIELDS, start=2) if reason}
+    assert _reasons(result) == expected
+    assert sorted(row["source_line"] for row in _accepted(result)) == [6, 7, 8, 9]
+
+
+def test_a_period_export_quarantines_contradicting_fields_as_a_daily_export_does(settings, landing, tmp_path):
+    """`cdi backfill` reads a period export through the same typing."""
+    path = _land("contradicting_crime_fields", landing)
+    result = extract_period_export(settings, "crimes", dt.date(2024, 6, 1), SNAPSHOT, path, SNAPSHOT)
+    assert _reasons(result) == {
+        line: reason for line, (_, reason) in enumerate(CONTRADICTING_CRIME_FIELDS, start=2) if reason}
+    assert result.rows_accepted == 4
 
 
 def test_embedded_newlines_and_quotes_are_read_and_line_numbers_stay_right(settings, landing):

@@ -8,11 +8,16 @@ plus one real SIGKILL at whatever moment the process has reached.
 
 from __future__ import annotations
 
+import csv
 import os
+import shutil
 import signal
 import subprocess
 import time
+from collections import Counter
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines import lake
@@ -35,6 +40,52 @@ def _killed(result: subprocess.CompletedProcess, fault: str) -> None:
     assert f"{lake.FAULT_INJECT_ENV}: dying {fault.split(':')[0]}" in result.stderr
 
 
+def _extracted_file(lake_dir: Path, area_and_source: str) -> Path:
+    """Today's partition or extract manifest of one source, named as ``<area>/<source>``."""
+    area, source = area_and_source.split("/")
+    if area == "manifests":
+        return lake.manifest_path(lake_dir, "extract", source, FORCE, TODAY)
+    return lake.partition_dir(lake_dir, area, source, FORCE, TODAY) / lake.PART_FILE
+
+
+def _with_bad_victim_counts(landing: Path, destination: Path, rows: int) -> Path:
+    """A copy of ``landing`` whose incidents export of today has ``rows`` records with a negative
+    victim count (records whose reference appears once, so nothing else is quarantined with them)."""
+    shutil.copytree(landing, destination)
+    path = destination / FORCE / f"incidents_{TODAY.isoformat()}.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        header, *records = list(csv.reader(handle))
+    key, count = header.index("incident_ref"), header.index("victim_count")
+    references = Counter(record[key] for record in records)
+    for record in [record for record in records if references[record[key]] == 1][:rows]:
+        record[count] = "-1"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows([header, *records])
+    return destination
+
+
+def test_killed_between_the_quarantine_and_the_raw_write_loses_no_rejected_row(simulated_landing, clean_lake, tmp_path):
+    """A rerun of a date whose export now has bad rows, killed after the first partition it moves
+    into place: that partition is the quarantine, so the rejected rows are already kept."""
+    lake_dir = tmp_path / "lake"
+    shutil.copytree(clean_lake, lake_dir)  # today's clean run, with no incident quarantined
+    assert pq.read_table(lake.quarantine_path(lake_dir, "incidents", FORCE, TODAY)).num_rows == 0
+    landing = _with_bad_victim_counts(simulated_landing, tmp_path / "landing", rows=8)
+    _killed(run_stages(landing, lake_dir, TODAY, "extract", CDI_FAULT_INJECT="after_replace:1"), "after_replace:1")
+
+    assert_no_partial_file_is_visible(lake_dir)
+    quarantined = pq.read_table(lake.quarantine_path(lake_dir, "incidents", FORCE, TODAY)).to_pylist()
+    assert len(quarantined) == 8
+    assert {row["reason"] for row in quarantined} == {"victim_count: not a whole number from 0 to 9999: '-1'"}
+
+    rerun = run_stages(landing, lake_dir, TODAY, "extract")
+    assert rerun.returncode == 0, rerun.stderr
+    manifest = lake.read_json(lake.manifest_path(lake_dir, "extract", "incidents", FORCE, TODAY))
+    assert manifest["rows_quarantined"] == 8
+    assert pq.read_table(lake.raw_path(lake_dir, "incidents", FORCE, TODAY)).num_rows == manifest["rows_accepted"]
+    assert manifest["rows_in"] == manifest["rows_accepted"] + 8
+
+
 def _age(leftovers: list) -> None:
     """Make the crashed run's temporary files as old as a rerun the next morning would find them."""
     long_ago = time.time() - lake.STALE_TEMPORARY_SECONDS - 3600
@@ -43,21 +94,24 @@ def _age(leftovers: list) -> None:
 
 
 @pytest.mark.parametrize(
-    "fault, partially_written",
+    "fault, in_place, not_yet_written",
     [
         # Incidents are extracted; the crimes raw partition is complete beside its name, not moved in.
-        ("before_replace:2:raw", "raw/crimes"),
-        # The incidents raw partition is in place, its quarantine partition and manifest are not.
-        ("after_replace:1:raw", "quarantine/incidents"),
+        ("before_replace:2:raw", ["quarantine/crimes"], "raw/crimes"),
+        # Each source writes its quarantine partition first, then its raw partition, its manifest last.
+        ("after_replace:1:quarantine", ["quarantine/incidents"], "raw/incidents"),
+        ("after_replace:1:raw", ["quarantine/incidents", "raw/incidents"], "manifests/incidents"),
     ],
 )
-def test_killed_during_extraction_then_rerun(simulated_landing, lake_after_yesterday, clean_lake, fault, partially_written):
+def test_killed_during_extraction_then_rerun(simulated_landing, lake_after_yesterday, clean_lake, fault, in_place,
+                                             not_yet_written):
     lake_dir = lake_after_yesterday
     _killed(run_stages(simulated_landing, lake_dir, TODAY, CDI_FAULT_INJECT=fault), fault)
 
     leftovers = assert_no_partial_file_is_visible(lake_dir)
-    area, source = partially_written.split("/")
-    final = lake.partition_dir(lake_dir, area, source, FORCE, TODAY) / lake.PART_FILE
+    for written in in_place:
+        assert _extracted_file(lake_dir, written).exists()
+    final = _extracted_file(lake_dir, not_yet_written)
     assert not final.exists()  # nothing under the name a reader opens...
     if fault.startswith("before_replace"):
         assert [path.parent for path in leftovers] == [final.parent]  # ...only the finished temporary file

@@ -22,6 +22,7 @@ from pipelines.sources.sql_source import (
     whole_reference_batches,
 )
 from tests.conftest import crime, incident, referral, write_export
+from tests.hardening.corpus import CONTRADICTING_CRIME_FIELDS
 from tests.hardening.conftest import mart_rows
 from tests.sources.conftest import (
     FIRST_SNAPSHOT,
@@ -138,6 +139,28 @@ def test_duplicates_split_across_batches_are_resolved_as_in_a_file(postgres, tmp
         assert sum("superseded by line" in reason for reason in reasons) == 1
         assert sum("exact duplicate of line" in reason for reason in reasons) == 1
         assert sum("conflicting rows for the same reference" in reason for reason in reasons) == 2
+
+
+def test_rows_whose_fields_contradict_each_other_are_quarantined_as_in_a_file(postgres, tmp_path):
+    """The rules between fields (cancellation code by status, recorded not before reported) are
+    the file's: the same rows quarantined for the same reasons."""
+    rows = [row for row, _ in CONTRADICTING_CRIME_FIELDS]
+    landing = tmp_path / "landing"
+    path = write_export(landing, "crimes", rows)
+    with connect(postgres) as connection:
+        connection.execute("drop schema if exists contradicting cascade")
+        connection.execute("create schema contradicting")
+        connection.execute(table_ddl("contradicting", SOURCES["crimes"]))
+        with connection.cursor() as cursor, cursor.copy("copy contradicting.crimes from stdin with (format csv, header true)") as copy:
+            copy.write(path.read_bytes())
+    snapshot = dt.date(2024, 6, 10)
+    extract_source(load_settings(FORCE, landing_dir=landing, lake_dir=tmp_path / "csv-lake", demo=True), "crimes", snapshot)
+    result = extract_from_database(database_settings(tmp_path / "lake", "contradicting"), "crimes", snapshot, url=postgres.url())
+    assert (result.rows_in, result.rows_accepted) == (len(rows), 4)
+    quarantined = pq.read_table(lake.quarantine_path(tmp_path / "lake", "crimes", FORCE, snapshot)).to_pylist()
+    assert {row["reference"]: row["reason"] for row in quarantined} == {
+        row["crime_ref"]: reason for row, reason in CONTRADICTING_CRIME_FIELDS if reason}
+    assert raw_rows(tmp_path / "lake", "raw", "crimes", snapshot) == raw_rows(tmp_path / "csv-lake", "raw", "crimes", snapshot)
 
 
 def test_the_window_is_selected_with_bound_parameters(postgres, tmp_path):

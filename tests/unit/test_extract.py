@@ -138,6 +138,45 @@ def test_columns_in_any_order_and_extra_columns_ignored(settings, landing):
     assert path.exists()
 
 
+def test_header_names_differing_only_in_case_are_read_as_the_contract_columns(settings, landing):
+    written_as = {"closing_code": "Closing_Code", "beat_code": " BEAT_CODE "}
+    row = {written_as.get(name, name): value for name, value in incident(closing_code="CR-VIOL").items()}
+    write_export(landing, "incidents", [row], columns=list(row))
+    result = extract_source(settings, "incidents", SNAPSHOT)
+    assert result.rows_accepted == 1 and result.extra_columns == [] and result.missing_optional_columns == []
+    [row] = _accepted(result)
+    assert (row["closing_code"], row["beat_code"]) == ("CR-VIOL", "B01")
+
+
+def test_two_header_names_for_one_column_are_refused_naming_it(settings, landing):
+    columns = list(incident()) + ["CLOSING_CODE"]
+    path = write_export(landing, "incidents", [incident() | {"CLOSING_CODE": "CR-VIOL"}], columns=columns)
+    with pytest.raises(ExportFormatError) as error:
+        extract_source(settings, "incidents", SNAPSHOT)
+    assert str(error.value) == (
+        f"{path}, line 1, column 'closing_code': column appears more than once in the header (as 'closing_code', 'CLOSING_CODE')"
+    )
+
+
+def test_missing_optional_columns_are_named_in_the_manifest(settings, landing):
+    columns = [name for name in crime() if name not in ("cancelled_at", "flags", "victim_name")]
+    write_export(landing, "crimes", [crime()], columns=columns)
+    result = extract_source(settings, "crimes", SNAPSHOT)
+    assert result.rows_accepted == 1
+    assert result.missing_optional_columns == ["cancelled_at", "flags"]  # a missing personal column is no loss
+    manifest = lake.read_json(lake.manifest_path(settings.lake_dir, "extract", "crimes", FORCE, SNAPSHOT))
+    assert manifest["missing_optional_columns"] == ["cancelled_at", "flags"]
+
+
+def test_empty_column_names_in_the_header_are_refused_as_such(settings, landing):
+    path = write_export(landing, "referrals", [referral()])
+    lines = path.read_bytes().decode("utf-8").splitlines()
+    path.write_bytes("".join(f"{line},,\r\n" for line in lines).encode("utf-8"))
+    with pytest.raises(ExportFormatError) as error:
+        extract_source(settings, "referrals", SNAPSHOT)
+    assert str(error.value) == f"{path}, line 1: empty column name(s) in the header (trailing commas?)"
+
+
 def test_missing_required_column_names_file_and_column(settings, landing):
     columns = [c for c in crime() if c != "recorded_at"]
     path = write_export(landing, "crimes", [crime()], columns=columns)
@@ -171,6 +210,37 @@ def test_undecodable_bytes_name_the_line(settings, landing):
     path.write_bytes(path.read_bytes() + b"KNT-R-1,KNT,\x81\x8d\n")
     with pytest.raises(ExportFormatError, match=r"line 3: byte 0x81 is neither UTF-8 nor Windows-1252"):
         extract_source(settings, "referrals", SNAPSHOT)
+
+
+def test_a_stray_windows_1252_byte_is_named_even_when_utf8_text_follows(settings, landing):
+    rows = [crime("KNT/24/000001", beat_code="Café")]  # line 2: Windows-1252, 0xe9
+    rows += [crime(f"KNT/24/{number:06d}") for number in range(2, 128)]
+    rows += [crime("KNT/24/000128", beat_code="Ávila")]  # line 129: UTF-8, 0xc3 0x81 (0x81 is not Windows-1252)
+    path = write_export(landing, "crimes", rows)
+    text = path.read_bytes().replace("Café".encode("utf-8"), "Café".encode("cp1252"))
+    path.write_bytes(text)
+    with pytest.raises(ExportFormatError) as error:
+        extract_source(settings, "crimes", SNAPSHOT)
+    assert str(error.value) == (
+        f"{path}, line 2: mixes encodings: byte 0xe9 here is not UTF-8, but line 129 holds UTF-8 text; "
+        "re-export the file in one encoding"
+    )
+
+
+def test_recorded_before_reported_by_at_most_the_clock_change_hour_is_kept_with_its_note(settings, landing):
+    after_the_change = dt.date(2024, 11, 1)
+    # 01:40 in the repeated hour is read as its first (BST) instant, 00:40 UTC, which may be an hour
+    # early: a crime recorded at 01:10 may well have been recorded after it was reported.
+    rows = [
+        crime("KNT/24/000001", reported_at="2024-10-27 01:40:00", recorded_at="2024-10-27 01:10:00"),
+        crime("KNT/24/000002", reported_at="2024-10-27 01:40:00", recorded_at="2024-10-26 23:30:00"),  # no hour explains it
+    ]
+    write_export(landing, "crimes", [row | {"updated_at": "2024-10-27 03:00:00"} for row in rows], snapshot=after_the_change)
+    result = extract_source(settings, "crimes", after_the_change)
+    [kept] = _accepted(result)
+    assert kept["crime_ref"] == "KNT/24/000001" and "repeated clock-change hour" in kept["clock_change_note"]
+    assert [row["reason"] for row in _quarantine(result)] == [
+        "recorded_at: before reported_at ('2024-10-27 01:40:00'): '2024-10-26 23:30:00'"]
 
 
 def test_rerun_replaces_and_failure_keeps_previous_partition(settings, landing):
