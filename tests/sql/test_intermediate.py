@@ -150,7 +150,9 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
         cancelled("KNT/24/5", "19C", "C3", "DDM"),
         cancelled("KNT/24/6", "19C", "C2", "FCR"),  # C2 on a rape: always questioned
         cancelled("KNT/24/7", "8N", "C2", "OFFICER"),  # common assault: no senior authority needed
-        cancelled("KNT/24/8", "8N", "", ""),  # a cancellation needs a reason code
+        # a transfer with no code is not documented (a cancellation with none never reaches the lake:
+        # extraction quarantines it, as the contract requires a code)
+        crime("KNT/24/8", incident_ref="", status="TRANSFERRED", cancelled_at="2024-06-02 10:00:00"),
         crime("KNT/24/9", incident_ref="", ho_offence_code="19C", status="TRANSFERRED", cancellation_code="C1",
               cancellation_authority="SUPERVISOR", cancelled_at="2024-06-02 10:00:00"),
         cancelled("KNT/24/90", "5D", "C3", ""),  # no authority recorded is not the right one
@@ -438,7 +440,8 @@ def test_probable_crime_links_need_same_victim_close_time_and_compatible_group(r
         ],
         crimes=[
             crime("KNT/24/1", incident_ref="", victim_person_id="P1", reported_at="2024-06-01 12:00:00"),
-            crime("KNT/24/2", incident_ref="", victim_person_id="P2", reported_at="2024-06-02 10:00:01"),  # 24 h + 1 s
+            crime("KNT/24/2", incident_ref="", victim_person_id="P2", reported_at="2024-06-02 10:00:01",
+                  recorded_at="2024-06-02 14:00:00"),  # 24 h + 1 s
             crime("KNT/24/3", incident_ref="", victim_person_id="P9", reported_at="2024-06-01 10:00:00"),  # someone else
             crime("KNT/24/4", incident_ref="", victim_person_id="P4", ho_offence_code="28E",
                   reported_at="2024-06-01 10:00:00"),  # burglary for a theft call: compatible
@@ -473,7 +476,8 @@ def test_a_probable_crime_goes_to_the_nearest_report_and_never_to_a_repeat_call(
             incident("KNT-2", created_at="2024-06-01 09:00:00", victim_person_ids="P1"),  # repeat call of KNT-1
             incident("KNT-3", created_at="2024-06-01 22:00:00", victim_person_ids="P1"),  # 14 h later: a new report
         ],
-        crimes=[crime("KNT/24/1", incident_ref="", victim_person_id="P1", reported_at="2024-06-01 20:00:00")],
+        crimes=[crime("KNT/24/1", incident_ref="", victim_person_id="P1", reported_at="2024-06-01 20:00:00",
+                      recorded_at="2024-06-01 22:00:00")],
         referrals=[referral("R-1", received_at="2024-06-01 20:30:00", victim_person_id="P1",
                             disclosed_offence_code="8N", team="DOMESTIC_ABUSE")],
     )

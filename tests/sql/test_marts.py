@@ -253,7 +253,8 @@ def test_probable_links_mart_lists_each_with_its_evidence(reconcile_records):
             incident("KNT-2", created_at="2024-06-01 10:30:00", victim_person_ids="P1", closing_code="ADM-DUPL"),
             incident("KNT-3", created_at="2024-06-02 10:00:00", victim_person_ids="P3"),
         ],
-        crimes=[crime("KNT/24/3", incident_ref="", victim_person_id="P3", reported_at="2024-06-02 13:00:00")],
+        crimes=[crime("KNT/24/3", incident_ref="", victim_person_id="P3", reported_at="2024-06-02 13:00:00",
+                      recorded_at="2024-06-02 15:00:00")],
     )
     assert rows(connection, """
         select link_kind, route, report_ref, linked_ref, hours_apart, report_group, linked_group, report_outcome
