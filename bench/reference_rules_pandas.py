@@ -214,24 +214,22 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     })[is_referral_candidate.to_numpy()]
     reports = pd.concat([calls, referral_candidates], ignore_index=True)
 
-    # Probable repeat calls: a call with no crime of its own naming a victim of another candidate
-    # call within the duplicate window, compatible group: the one with a crime record if any, else
-    # the earliest earlier one. Victims the repeat names and its original does not stay owed.
+    # Probable repeat calls: a call with no crime of its own naming a victim of an earlier
+    # candidate call within the duplicate window, compatible group; the earliest such call.
+    # Victims the repeat names and its original does not stay owed.
     call_victims = _explode(calls[["candidate_ref", "reported_s", "crime_group_hint", "is_rape_report",
                                    "victim_person_keys"]], "victim_person_keys", "victim_key")
     call_victims["has_crime"] = call_victims["candidate_ref"].isin(calls_with_a_crime)
     repeats = call_victims[~call_victims["has_crime"]]
     pairs = repeats.merge(call_victims, on="victim_key", suffixes=("", "_earlier"))
     gap = pairs["reported_s"] - pairs["reported_s_earlier"]
-    pairs = pairs[(gap.abs() <= int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
+    pairs = pairs[(gap >= 0) & (gap <= int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
                   & (pairs["candidate_ref"] != pairs["candidate_ref_earlier"])
-                  & (pairs["has_crime_earlier"] | (gap > 0)
-                     | ((gap == 0) & (pairs["candidate_ref_earlier"] < pairs["candidate_ref"])))
+                  & ((gap > 0) | (pairs["candidate_ref_earlier"] < pairs["candidate_ref"]))
                   & (~pairs["is_rape_report"] | pairs["is_rape_report_earlier"])]
     pairs = pairs[_compatible(pairs["crime_group_hint"], pairs["crime_group_hint_earlier"], ref["compatible"])
                   | pairs["crime_group_hint_earlier"].isna()]
-    duplicates = (pairs.sort_values(["candidate_ref", "has_crime_earlier", "reported_s_earlier", "candidate_ref_earlier"],
-                                    ascending=[True, False, True, True])
+    duplicates = (pairs.sort_values(["candidate_ref", "reported_s_earlier", "candidate_ref_earlier"])
                   .drop_duplicates("candidate_ref")[["candidate_ref", "candidate_ref_earlier"]]
                   .rename(columns={"candidate_ref_earlier": "duplicate_of"}))
     duplicate_of = dict(zip(duplicates["candidate_ref"], duplicates["duplicate_of"]))

@@ -150,7 +150,7 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     )
     reports = pl.concat([calls, referral_candidates]).with_row_index("candidate_id")
 
-    # Probable repeat calls: the call with a crime record if any, else the earliest earlier call.
+    # Probable repeat calls: the earliest earlier call.
     call_victims = (reports.filter(pl.col("route") == "CALL")
                     .select("candidate_id", "candidate_ref", "reported_s", "crime_group_hint", "is_rape_report",
                             "victim_keys")
@@ -159,9 +159,9 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     repeats = call_victims.filter(~pl.col("has_crime"))
     gap = pl.col("reported_s") - pl.col("reported_s_earlier")
     duplicate_pairs = repeats.join(call_victims, on="victim_keys", suffix="_earlier").filter(
-        (gap.abs() <= int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
+        gap.is_between(0, int(parameters["duplicate_call_window_hours"]) * SECONDS_PER_HOUR)
         & (pl.col("candidate_ref") != pl.col("candidate_ref_earlier"))
-        & (pl.col("has_crime_earlier") | (gap > 0) | ((gap == 0) & (pl.col("candidate_ref_earlier") < pl.col("candidate_ref"))))
+        & ((gap > 0) | (pl.col("candidate_ref_earlier") < pl.col("candidate_ref")))
         & (~pl.col("is_rape_report") | pl.col("is_rape_report_earlier"))
     )
     duplicate_pairs = pl.concat([
@@ -169,8 +169,7 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
                     "crime_group_hint", "crime_group_hint_earlier", pairs),
         duplicate_pairs.filter(pl.col("crime_group_hint_earlier").is_null()),
     ])
-    duplicates = (duplicate_pairs.sort(["candidate_id", "has_crime_earlier", "reported_s_earlier", "candidate_ref_earlier"],
-                                       descending=[False, True, False, False])
+    duplicates = (duplicate_pairs.sort(["candidate_id", "reported_s_earlier", "candidate_ref_earlier"])
                   .group_by("candidate_id", maintain_order=True).first()
                   .select("candidate_id", duplicate_of=pl.col("candidate_ref_earlier")))
     # The victims a repeat names that its original does not: their crimes stay owed on the repeat.

@@ -1,11 +1,13 @@
 -- Repeat calls about a report already made: one report, one crime (rule 3 counts victims, not
--- calls). A call with no crime linked to it, naming a victim who was named on another candidate
--- call within $duplicate_call_window_hours, in a compatible crime group
+-- calls). A call with no crime linked to it, naming a victim who was named on an earlier
+-- candidate call within $duplicate_call_window_hours, in a compatible crime group
 -- (stg_crime_group_compatibility; a call with no group hint is compatible with any), is a
--- probable duplicate: of the call that has the crime record, if one does (the force recorded the
--- crime against it, whichever came first), else of the earliest earlier call (ties: the smaller
--- reference). A rape report is a repeat only of another rape report. The victims the repeat names
--- that its original does not are still owed a crime on the repeat (victims_not_on_original).
+-- probable duplicate of the earliest such call (ties: the smaller reference). A rape report is a
+-- repeat only of an earlier rape report. The victims the repeat names that its original does not
+-- are still owed a crime on the repeat (victims_not_on_original). Only an earlier call can be the
+-- original: taking a call without a crime as a repeat of a later call with one hid truly lost
+-- crimes in the simulated year (a victim's distinct incidents hours apart), and a monitor must not
+-- hide a lost crime; such a call stays on the worklist, where the record on the later call shows.
 -- A probable link, kept apart from the explicit ones: the marts say which candidates it took out
 -- of the count.
 with
@@ -24,22 +26,19 @@ same_victim_pairs as (
         repeat.victim_key,
         original.candidate_ref as duplicate_of,
         original.reported_at as original_reported_at,
-        original.has_linked_crime as original_has_crime,
         repeat.crime_group_hint as repeat_group,
         original.crime_group_hint as original_group,
     from calls as repeat
     join calls as original
         on original.victim_key = repeat.victim_key
         and original.candidate_ref <> repeat.candidate_ref
-        and abs(seconds_between(original.reported_at, repeat.reported_at))
+        and original.reported_at <= repeat.reported_at
+        and seconds_between(original.reported_at, repeat.reported_at)
             <= cast($duplicate_call_window_hours as bigint) * 3600
-        -- the original came first, or it is the call the crime was recorded against
-        and (original.has_linked_crime
-             or original.reported_at < repeat.reported_at
-             or (original.reported_at = repeat.reported_at and original.candidate_ref < repeat.candidate_ref))
+        and (original.reported_at < repeat.reported_at or original.candidate_ref < repeat.candidate_ref)
     where not repeat.has_linked_crime
         -- Rule 4: a rape report must end as a recorded rape, an N100 or a transfer; it is a repeat
-        -- only of another rape report, never of a call about another offence.
+        -- only of an earlier rape report, never of a call about another offence.
         and (not repeat.is_rape_report or original.is_rape_report)
 ),
 
@@ -55,7 +54,7 @@ chosen as (
     select
         candidate_id,
         candidate_ref,
-        first(duplicate_of order by original_has_crime desc, original_reported_at, duplicate_of) as duplicate_of,
+        first(duplicate_of order by original_reported_at, duplicate_of) as duplicate_of,
     from compatible
     group by candidate_id, candidate_ref
 ),

@@ -19,7 +19,7 @@ repeat_calls as (
         'CALL' as route,
         duplicates.candidate_ref as report_ref,
         duplicates.duplicate_of as linked_ref,
-        round(abs(seconds_between(original.reported_at, repeat.reported_at)) / 3600.0, 2) as hours_apart,
+        round(seconds_between(original.reported_at, repeat.reported_at) / 3600.0, 2) as hours_apart,
         repeat.crime_group_hint as report_group,
         original.crime_group_hint as linked_group,
     from int_duplicate_calls as duplicates

@@ -360,17 +360,17 @@ def test_repeat_calls_about_the_same_victim_are_probable_duplicates(reconcile_re
         ],
         crimes=[crime("KNT/24/6", incident_ref="KNT-6")],
     )
-    # The calls about P1 repeat the one the crime was recorded against (KNT-6), even the earlier KNT-1.
+    # Only an earlier call is an original: KNT-1 stays owed though a crime was recorded on the later
+    # KNT-6 (the registrar finds it there; taking KNT-1 as its repeat could hide a lost crime).
     assert rows(connection, "select candidate_ref, duplicate_of from int_duplicate_calls order by all") == [
-        ("KNT-1", "KNT-6"),
-        ("KNT-2", "KNT-6"),
-        ("KNT-3", "KNT-6"),
-        ("KNT-7", "KNT-6"),
+        ("KNT-2", "KNT-1"),
+        ("KNT-3", "KNT-1"),
+        ("KNT-7", "KNT-1"),
     ]
     assert rows(connection, """
         select candidate_ref, outcome, removed_crimes, unrecorded_crimes from int_candidate_outcomes
         order by candidate_ref""") == [
-        ("KNT-1", "DUPLICATE", 1, 0),
+        ("KNT-1", "UNRECORDED", 0, 1),
         ("KNT-2", "DUPLICATE", 1, 0),
         ("KNT-3", "DUPLICATE", 1, 0),
         ("KNT-4", "UNRECORDED", 0, 1),
