@@ -272,13 +272,17 @@ def _trend_section(page: ReportPage) -> str:
     if not page.trend:
         return ""
     panels = []
+    # The report days each bin covers, from the all-crimes panel (a group's point counts only the
+    # days it had candidates on; the bin covers the same days for every group).
+    covered = {(point.first_day, point.last_day): point.days for point in page.trend[0].points}
     for panel in page.trend:
         latest = next((point for point in reversed(panel.points) if point.rate is not None), None)
         now = ""
         if latest is not None:
             below = panel.required is not None and latest.rate < panel.required
-            # The report days the point pools: a bin at the edge of the runs covers fewer than its width.
-            latest_label = "latest week" if latest.days == 7 else f"latest {latest.days} day{'s' if latest.days != 1 else ''}"
+            # A bin at the edge of the runs covers fewer report days than its width: say so.
+            days = covered.get((latest.first_day, latest.last_day), latest.days)
+            latest_label = "latest week" if days == 7 else f"latest {days} day{'s' if days != 1 else ''}"
             now = f'<span class="now{" bad" if below else ""}">{latest_label} {percent(latest.rate)}</span>'
         chart = charts.trend_chart(
             panel.points, label=f"{panel.title}: weekly recording rate with 95% interval",

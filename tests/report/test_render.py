@@ -78,6 +78,10 @@ def test_the_latest_point_says_how_many_days_it_pools():
     points = full.trend[0].points[:-1] + [charts.TrendPoint(dt.date(2024, 6, 22), dt.date(2024, 6, 28), 0.7, 0.6, 0.8, 90, 5)]
     html = render_page(page(trend=[TrendPanel("All crimes", "ALL", points, 0.95)]))
     assert "latest 5 days 70.0%" in html and "latest week" not in html
+    # a group with candidates on 4 days of a full week: still a week (the bin covers 7 report days)
+    sparse = [charts.TrendPoint(dt.date(2024, 6, 15), dt.date(2024, 6, 21), 0.5, 0.2, 0.8, 6, 4)]
+    html = render_page(page(trend=[full.trend[0], TrendPanel("Robbery", "ROBBERY", sparse, None)]))
+    assert "latest week 50.0%" in html and "latest 4 days" not in html
 
 
 def test_flagged_groups_and_the_share_interval_are_shown():
