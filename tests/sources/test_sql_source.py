@@ -62,6 +62,17 @@ def two_lakes(postgres, loaded_database, simulated_landing, tmp_path_factory):
     return csv_lake, database_lake
 
 
+
+def load_export_into_schema(postgres, schema: str, source: str, path) -> None:
+    """A fresh schema holding one source's table, loaded from an export file (the file's rows, as
+    a force's database would hold them)."""
+    with connect(postgres) as connection:
+        connection.execute(f"drop schema if exists {schema} cascade")
+        connection.execute(f"create schema {schema}")
+        connection.execute(table_ddl(schema, SOURCES[source]))
+        with connection.cursor() as cursor, cursor.copy(f"copy {schema}.{source} from stdin with (format csv, header true)") as copy:
+            copy.write(path.read_bytes())
+
 def test_marts_from_postgresql_equal_marts_from_the_csv_files(two_lakes):
     csv_lake, database_lake = two_lakes
     for day in (FIRST_SNAPSHOT, SNAPSHOT):
@@ -117,12 +128,7 @@ def test_duplicates_split_across_batches_are_resolved_as_in_a_file(postgres, tmp
     landing = tmp_path / "landing"
     path = write_export(landing, "crimes", rows)
     schema = "dups"
-    with connect(postgres) as connection:
-        connection.execute(f"drop schema if exists {schema} cascade")
-        connection.execute(f"create schema {schema}")
-        connection.execute(table_ddl(schema, SOURCES["crimes"]))
-        with connection.cursor() as cursor, cursor.copy(f"copy {schema}.crimes from stdin with (format csv, header true)") as copy:
-            copy.write(path.read_bytes())
+    load_export_into_schema(postgres, schema, "crimes", path)
     snapshot = dt.date(2024, 6, 10)
     csv_settings = load_settings(FORCE, landing_dir=landing, lake_dir=tmp_path / "csv-lake", demo=True)
     extract_source(csv_settings, "crimes", snapshot)
@@ -147,12 +153,7 @@ def test_rows_whose_fields_contradict_each_other_are_quarantined_as_in_a_file(po
     rows = [row for row, _ in CONTRADICTING_CRIME_FIELDS]
     landing = tmp_path / "landing"
     path = write_export(landing, "crimes", rows)
-    with connect(postgres) as connection:
-        connection.execute("drop schema if exists contradicting cascade")
-        connection.execute("create schema contradicting")
-        connection.execute(table_ddl("contradicting", SOURCES["crimes"]))
-        with connection.cursor() as cursor, cursor.copy("copy contradicting.crimes from stdin with (format csv, header true)") as copy:
-            copy.write(path.read_bytes())
+    load_export_into_schema(postgres, "contradicting", "crimes", path)
     snapshot = dt.date(2024, 6, 10)
     extract_source(load_settings(FORCE, landing_dir=landing, lake_dir=tmp_path / "csv-lake", demo=True), "crimes", snapshot)
     result = extract_from_database(database_settings(tmp_path / "lake", "contradicting"), "crimes", snapshot, url=postgres.url())
@@ -175,12 +176,7 @@ def test_the_window_is_selected_with_bound_parameters(postgres, tmp_path):
     ]
     landing = tmp_path / "landing"
     path = write_export(landing, "incidents", rows, snapshot=snapshot)
-    with connect(postgres) as connection:
-        connection.execute("drop schema if exists window_test cascade")
-        connection.execute("create schema window_test")
-        connection.execute(table_ddl("window_test", SOURCES["incidents"]))
-        with connection.cursor() as cursor, cursor.copy("copy window_test.incidents from stdin with (format csv, header true)") as copy:
-            copy.write(path.read_bytes())
+    load_export_into_schema(postgres, "window_test", "incidents", path)
     result = extract_from_database(database_settings(tmp_path / "lake", "window_test"), "incidents", snapshot, url=postgres.url())
     assert (result.rows_in, result.rows_accepted, result.clock_change_notes) == (2, 2, 1)
     table = pq.read_table(lake.raw_path(tmp_path / "lake", "incidents", FORCE, snapshot)).sort_by("incident_ref")
@@ -294,12 +290,8 @@ def test_timestamps_with_a_zone_and_fractions_of_a_second_read_as_in_a_file(post
             for number in range(1, 4)]
     landing = tmp_path / "landing"
     path = write_export(landing, "incidents", rows)
+    load_export_into_schema(postgres, "zoned", "incidents", path)
     with connect(postgres) as connection:
-        connection.execute("drop schema if exists zoned cascade")
-        connection.execute("create schema zoned")
-        connection.execute(table_ddl("zoned", SOURCES["incidents"]))
-        with connection.cursor() as cursor, cursor.copy("copy zoned.incidents from stdin with (format csv, header true)") as copy:
-            copy.write(path.read_bytes())
         connection.execute("alter table zoned.incidents alter column created_at type timestamptz "
                            "using created_at at time zone 'Europe/London'")
         connection.execute("update zoned.incidents set closed_at = closed_at + interval '0.75 seconds'")
