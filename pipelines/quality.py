@@ -530,6 +530,8 @@ def validate_raw_snapshot(
 
     quarantined_share = float(settings["max_quarantined_share"])
     failures += _too_much_quarantined(suite_names[0], len(frame), rows_quarantined, quarantined_share)
+    max_age_hours = float(settings["max_export_age_hours"])
+    failures += _stale_export(suite_names[0], frame, parameters[PARAM_AS_OF], max_age_hours)
 
     outcome = ValidationOutcome(
         source=source,
@@ -544,6 +546,7 @@ def validate_raw_snapshot(
             "max_row_count_drop_share": drop_share,
             "rows_quarantined": rows_quarantined,
             "max_quarantined_share": quarantined_share,
+            "max_export_age_hours": max_age_hours,
             "reference_dir": reference_dir,
         },
         suites=suite_names,
@@ -568,6 +571,29 @@ def _too_much_quarantined(suite: str, accepted: int, quarantined: int, max_share
         severity=CRITICAL,
         detail=(f"{quarantined} of {rows_in} rows quarantined ({quarantined / rows_in:.0%}), more than the "
                 f"{max_share:.0%} allowed: the quarantine partition gives each row's line and reason"),
+    )]
+
+
+STALE_EXPORT_CHECK = "newest_update_at_most_hours_old"
+
+
+def _stale_export(suite: str, frame: pd.DataFrame, as_of: pd.Timestamp, max_age_hours: float) -> list[FailedExpectation]:
+    """A check beside the suites: a force's systems change every hour, so an export whose newest
+    update is days before the snapshot's cut-off is an old file delivered again (yesterday's copied
+    as today's), and its figures would be reported as today's."""
+    if frame.empty or "updated_at" not in frame.columns:
+        return []
+    newest = pd.to_datetime(frame["updated_at"], utc=True).max()
+    if pd.isna(newest) or as_of - newest <= pd.Timedelta(hours=max_age_hours):
+        return []
+    return [FailedExpectation(
+        suite=suite,
+        expectation_type=STALE_EXPORT_CHECK,
+        column="updated_at",
+        severity=CRITICAL,
+        detail=(f"the newest update is {newest:%Y-%m-%d %H:%M} UTC, {(as_of - newest) / pd.Timedelta(hours=1):.0f} hours "
+                f"before the snapshot's cut-off {as_of:%Y-%m-%d %H:%M} UTC, more than the {max_age_hours:g} allowed: "
+                "a stale export?"),
     )]
 
 

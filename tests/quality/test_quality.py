@@ -35,6 +35,7 @@ THRESHOLDS = {
     },
     "max_row_count_drop_share": 0.5,
     "max_quarantined_share": 0.05,
+    "max_export_age_hours": 48,
     "epoch": "2000-01-01",
 }
 VICTIM_KEY = "a3f1c0ffee-person-key"
@@ -258,6 +259,19 @@ def test_a_snapshot_mostly_quarantined_stops_the_run(quality_dir):
     thresholds = {**THRESHOLDS, "max_quarantined_share": 0.25}
     assert quality.validate_raw_snapshot("crimes", clean_crimes(), as_of=AS_OF, previous_row_count=None,
                                          thresholds=thresholds, quality_dir=quality_dir, rows_quarantined=1).success
+
+
+def test_a_stale_export_stops_the_run(quality_dir):
+    # yesterday's export delivered again: its newest update is days before this snapshot's cut-off
+    stale = clean_incidents()
+    outcome = quality.validate_raw_snapshot("incidents", stale, as_of=AS_OF + dt.timedelta(days=3),
+                                            previous_row_count=None, thresholds=THRESHOLDS, quality_dir=quality_dir)
+    assert not outcome.success
+    [failure] = [f for f in outcome.failures if f.expectation_type == "newest_update_at_most_hours_old"]
+    assert failure.severity == "critical" and failure.column == "updated_at"
+    assert failure.detail.startswith("the newest update is 2024-06-01 23:00 UTC, 73 hours before the snapshot's cut-off")
+    # the same export on its own day is fresh
+    assert validate("incidents", stale, quality_dir).success
 
 
 def test_missing_or_null_required_column(quality_dir):
