@@ -4,7 +4,7 @@
 --   none while the window is still open is pending.
 -- Rule 3: one crime per victim. A report's records are grouped by the victim they name (a record
 --   naming no victim is a victim of its own); a victim is recorded when one of their records
---   counts; fewer recorded victims than the report expects leaves the rest unrecorded, and a
+--   is live; fewer recorded victims than the report expects leaves the rest unrecorded, and a
 --   second live record for the same victim is an extra record (it should be cancelled C3). A
 --   report expects a crime for each victim it names, or for each its records name if more.
 -- A probable duplicate call (int_duplicate_calls) with no crime of its own is taken out of the
