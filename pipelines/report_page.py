@@ -94,7 +94,8 @@ details summary{cursor:pointer;color:var(--accent);margin:.6rem 0}
 a{color:var(--accent)}
 .ok{color:var(--meets);font-weight:600} .fail{color:var(--breach);font-weight:600}
 footer{color:var(--muted);font-size:.82rem;max-width:76rem;margin:0 auto;padding:0 2rem 2rem}
-@media print{body{background:#fff} section,.card,.verdict{break-inside:avoid} header.top{background:#fff;color:#000}}
+@media print{body{background:#fff} section,.card,.verdict{break-inside:avoid} header.top{background:#fff;color:#000}
+details::details-content{content-visibility:visible;display:block} details>summary{display:none}}
 """
 
 

@@ -35,10 +35,19 @@ MEASURE = """
 """
 
 
+# Whether each worklist row folded away under "Show N more" is visible (rendered, not skipped).
+FOLDED_ROWS = "JSON.stringify([...document.querySelectorAll('#worklist details td.ref')].map((td) => td.checkVisibility()))"
+
+
 def visit(browser, page_file, screenshot):
     url = page_file.resolve().as_uri()
     visited, session = browser.open(url)
     measured = json.loads(browser.evaluate(session, MEASURE))
+    # On screen the folded rows take no room; printed (evidence handed to inspectors) they all show.
+    measured["folded_rows_on_screen"] = json.loads(browser.evaluate(session, FOLDED_ROWS))
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+    measured["folded_rows_printed"] = json.loads(browser.evaluate(session, FOLDED_ROWS))
+    browser.send("Emulation.setEmulatedMedia", {"media": ""}, session=session)
     browser.screenshot(session, screenshot)
     return visited, measured, url
 
@@ -60,6 +69,8 @@ def test_the_run_report_renders_in_chromium(browser, breaching_lake, artefacts):
     assert len(measured["rate_lines"]) >= 4 and all(length > 50 for length in measured["rate_lines"])
     assert all(height > 5 for height in measured["bands"])
     assert measured["worklist_rows"] > 0
+    assert measured["folded_rows_on_screen"] and not any(measured["folded_rows_on_screen"])
+    assert all(measured["folded_rows_printed"])
     assert screenshot.stat().st_size > 50_000
 
 
