@@ -233,12 +233,11 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
                   .drop_duplicates("candidate_ref")[["candidate_ref", "candidate_ref_earlier"]]
                   .rename(columns={"candidate_ref_earlier": "duplicate_of"}))
     duplicate_of = dict(zip(duplicates["candidate_ref"], duplicates["duplicate_of"]))
-    shared = (pairs.merge(duplicates, left_on=["candidate_ref", "candidate_ref_earlier"],
-                          right_on=["candidate_ref", "duplicate_of"])
-              .groupby("candidate_ref")["victim_key"].nunique())
+    # victims any earlier (compatible, in the window) call named
+    shared = pairs[pairs["candidate_ref"].isin(duplicate_of.keys())].groupby("candidate_ref")["victim_key"].nunique()
     named = calls.set_index("candidate_ref")["victim_person_keys"].map(
         lambda keys: len({key for key in keys if key is not None}) if keys is not None else 0)
-    not_on_original = {ref: int(named[ref]) - int(count) for ref, count in shared.items()}
+    not_named_before = {ref: int(named[ref]) - int(count) for ref, count in shared.items()}
 
     # Probable crime links: what is left on both sides, same victim, close in time, compatible
     # group; each record to the nearest report (ties: route, then reference).
@@ -294,7 +293,7 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     live = (linked["status"] == "RECORDED") & ~linked["is_n100"]
     linked["is_live"] = live
     linked["counts"] = live  # a questionable cancellation does not stand, nor does the record
-    n100 = (linked["status"] == "RECORDED") & linked["is_n100"]
+    n100 = (linked["status"] == "RECORDED") & linked["is_n100"] & linked["is_rape_report"]  # rape reports only
     linked["taken_out"] = (linked["status"].isin(["CANCELLED", "TRANSFERRED"]) & ~linked["is_questionable"]) | n100
     linked["transferred"] = ((linked["status"] == "TRANSFERRED") | (linked["cancellation_code"] == "C1")) \
         & ~linked["is_questionable"]
@@ -303,16 +302,17 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     linked["victim_slot"] = linked["victim_person_key"].fillna(linked["crime_ref"])
 
     # Rule 3, one crime per victim: records grouped by the victim they name.
+    linked["names_victim"] = linked["victim_person_key"].notna()
     victims = linked.groupby(["route", "candidate_ref", "victim_slot"], sort=False).agg(
         recorded=("counts", "any"), in_window=("in_window", "any"), taken_out=("taken_out", "any"),
-        transferred=("transferred", "any"), live_records=("is_live", "sum")).reset_index()
+        transferred=("transferred", "any"), live_records=("is_live", "sum"), named=("names_victim", "any")).reset_index()
     victims["removed"] = ~victims["recorded"] & victims["taken_out"]
     victims["removed_transfer"] = ~victims["recorded"] & victims["transferred"]
     victims["extra"] = (victims["live_records"] - 1).clip(lower=0)
     per_candidate = victims.groupby(["route", "candidate_ref"], sort=False).agg(
         recorded_victims=("recorded", "sum"), recorded_victims_in_window=("in_window", "sum"),
         removed_victims=("removed", "sum"), transferred_victims=("removed_transfer", "sum"),
-        extra_live_records=("extra", "sum")).reset_index()
+        extra_live_records=("extra", "sum"), named_victims=("named", "sum")).reset_index()
 
     linked["counted_recorded_s"] = linked["recorded_s"].where(linked["counts"])
     linked["live_rape"] = linked["is_live"] & linked["is_rape"]
@@ -342,7 +342,7 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
            .merge(per_candidate, on=["route", "candidate_ref"], how="left")
            .merge(group_counts, on=["route", "candidate_ref"], how="left"))
     for column in ("recorded_victims", "recorded_victims_in_window", "removed_victims", "transferred_victims",
-                   "extra_live_records", "questionably_cancelled_crimes", "has_explicit", "has_probable"):
+                   "extra_live_records", "named_victims", "questionably_cancelled_crimes", "has_explicit", "has_probable"):
         out[column] = out[column].fillna(0).astype("int64")
     for column in ("has_live_rape_record", "has_n100_record", "has_transfer"):
         out[column] = out[column].fillna(False).astype(bool)
@@ -353,12 +353,12 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         [out["has_explicit"] > 0, out["has_probable"] > 0, out["route"] == "OTHER"],
         ["EXPLICIT", "PROBABLE", "OWN_RECORD"], "NONE")
     within_window = as_of - out["reported_s"] < window_seconds
-    expected = np.maximum(out["expected_crimes"].astype("int64"), out["recorded_victims"] + out["removed_victims"])
+    expected = np.maximum(out["expected_crimes"].astype("int64"), out["named_victims"])
     out["expected_crimes"] = expected
     recorded = np.minimum(expected, out["recorded_victims"])
     on_time = np.minimum(expected, out["recorded_victims_in_window"])
     is_duplicate = out["duplicate_of"].notna()
-    owed_on_repeat = out["candidate_ref"].map(not_on_original).fillna(0).astype("int64")
+    owed_on_repeat = out["candidate_ref"].map(not_named_before).fillna(0).astype("int64")
     removed = np.where(is_duplicate & (recorded == 0), np.maximum(expected - owed_on_repeat, 0),
                        np.minimum(expected - recorded, out["removed_victims"]))
     rest = expected - recorded - removed
@@ -370,7 +370,8 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     out["is_downgraded"] = out["is_closed_as_non_crime"].astype(bool) & (out["crime_link"] == "NONE")
     out["hours_to_record"] = (out["first_recorded_s"] - out["reported_s"]) / SECONDS_PER_HOUR
     out["rape_resolution"] = np.select(
-        [~out["is_rape_report"].astype(bool) | is_duplicate | (out["route"] == "OTHER"), out["has_live_rape_record"],
+        [~out["is_rape_report"].astype(bool) | (is_duplicate & (removed == expected)) | (out["route"] == "OTHER"),
+         out["has_live_rape_record"],
          out["has_n100_record"],
          out["has_transfer"], within_window],
         [None, "RECORDED_RAPE", "N100", "TRANSFERRED", "PENDING"], "UNRESOLVED")
@@ -380,11 +381,12 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
          (recorded == 0) & (removed == 0) & within_window,
          (recorded == 0) & (removed == 0),
          (recorded + removed < expected) & ~within_window,
+         recorded + removed < expected,
          (recorded == 0) & (out["transferred_victims"] > 0),
          (recorded == 0) & out["has_n100_record"],
          recorded == 0,
          on_time == recorded],
-        ["DUPLICATE", "CANCELLED_QUESTIONABLE", "PENDING", "UNRECORDED", "UNDER_COUNTED", "TRANSFERRED", "N100",
+        ["DUPLICATE", "CANCELLED_QUESTIONABLE", "PENDING", "UNRECORDED", "UNDER_COUNTED", "PENDING", "TRANSFERRED", "N100",
          "CANCELLED_VALID", "RECORDED_ON_TIME"], "RECORDED_LATE")
     candidate_outcomes = out[[
         "candidate_ref", "route", "candidate_basis", "report_day", "crime_group", "is_rape_report",
@@ -406,7 +408,8 @@ def recording_rates(outcomes: pd.DataFrame, parameters: dict) -> pd.DataFrame:
     matured = outcomes[(outcomes["report_day"] >= first) & (outcomes["report_day"] <= last)].assign(
         candidate_crimes=lambda frame: frame["recorded_crimes"] + frame["unrecorded_crimes"], overall="ALL",
         domestic_abuse=lambda frame: np.where(frame["is_domestic_abuse"].astype(bool), "FLAGGED", None),
-        rape_report=lambda frame: np.where(frame["is_rape_report"].astype(bool), "RAPE_REPORT", None))
+        rape_report=lambda frame: np.where(frame["is_rape_report"].astype(bool) & (frame["route"] != "OTHER"),
+                                           "RAPE_REPORT", None))
     sums = {"candidate_crimes": "sum", "recorded_crimes": "sum", "recorded_within_window": "sum",
             "unrecorded_crimes": "sum", "pending_crimes": "sum"}
     parts = []

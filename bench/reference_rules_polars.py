@@ -173,14 +173,14 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
                   .group_by("candidate_id", maintain_order=True).first()
                   .select("candidate_id", duplicate_of=pl.col("candidate_ref_earlier")))
     # The victims a repeat names that its original does not: their crimes stay owed on the repeat.
-    shared = (duplicate_pairs.join(duplicates, left_on=["candidate_id", "candidate_ref_earlier"],
-                                   right_on=["candidate_id", "duplicate_of"])
+    # victims any earlier (compatible, in the window) call named
+    shared = (duplicate_pairs.filter(pl.col("candidate_id").is_in(duplicates["candidate_id"].implode()))
               .group_by("candidate_id").agg(shared=pl.col("victim_keys").n_unique()))
     duplicates = (duplicates.join(shared, on="candidate_id")
                   .join(reports.select("candidate_id", named=pl.col("victim_keys").list.drop_nulls().list.unique().list.len()),
                         on="candidate_id")
                   .select("candidate_id", "duplicate_of",
-                          victims_not_on_original=(pl.col("named").cast(pl.Int64) - pl.col("shared").cast(pl.Int64))))
+                          victims_not_named_before=(pl.col("named").cast(pl.Int64) - pl.col("shared").cast(pl.Int64))))
 
     # Probable crime links.
     reports_left = reports.filter(
@@ -229,20 +229,21 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
               .with_columns(
                   counts=pl.col("is_live"),  # a questionable cancellation does not stand, nor does the record
                   taken_out=(pl.col("status").is_in(["CANCELLED", "TRANSFERRED"]) & ~pl.col("is_questionable"))
-                  | ((pl.col("status") == "RECORDED") & pl.col("is_n100")))
+                  | ((pl.col("status") == "RECORDED") & pl.col("is_n100") & pl.col("rape_report")))  # rape reports only
               .with_columns(
                   transferred=((pl.col("status") == "TRANSFERRED") | (pl.col("cancellation_code") == "C1").fill_null(False))
                   & ~pl.col("is_questionable"),
                   in_window=pl.col("counts") & ((pl.col("recorded_s") - pl.col("candidate_reported_s")) <= window_seconds)))
     victims = linked.group_by("candidate_id", "victim_slot").agg(
         recorded=pl.col("counts").any(), in_window=pl.col("in_window").any(), taken_out=pl.col("taken_out").any(),
-        transferred=pl.col("transferred").any(), extra=(pl.col("is_live").sum().cast(pl.Int64) - 1).clip(lower_bound=0))
+        transferred=pl.col("transferred").any(), extra=(pl.col("is_live").sum().cast(pl.Int64) - 1).clip(lower_bound=0),
+        named=pl.col("victim_person_key").is_not_null().any())
     per_candidate = victims.group_by("candidate_id").agg(
         recorded_victims=pl.col("recorded").sum(),
         recorded_victims_in_window=(pl.col("recorded") & pl.col("in_window")).sum(),
         removed_victims=(~pl.col("recorded") & pl.col("taken_out")).sum(),
         transferred_victims=(~pl.col("recorded") & pl.col("transferred")).sum(),
-        extra_live_records=pl.col("extra").sum())
+        extra_live_records=pl.col("extra").sum(), named_victims=pl.col("named").sum())
     records = linked.group_by("candidate_id").agg(
         first_recorded_s=pl.col("recorded_s").filter(pl.col("counts")).min(),
         questionably_cancelled_crimes=pl.col("is_questionable").sum(),
@@ -259,14 +260,14 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     out = (candidates.join(records, on="candidate_id", how="left").join(per_candidate, on="candidate_id", how="left")
            .join(recorded_groups, on="candidate_id", how="left").join(duplicates, on="candidate_id", how="left"))
     counts = ["recorded_victims", "recorded_victims_in_window", "removed_victims", "transferred_victims",
-              "extra_live_records", "questionably_cancelled_crimes"]
+              "extra_live_records", "named_victims", "questionably_cancelled_crimes"]
     out = out.with_columns(
         [pl.col(name).fill_null(0).cast(pl.Int64) for name in counts]
         + [pl.col(name).fill_null(False) for name in ("has_live_rape_record", "has_n100_record", "has_transfer")]
         + [pl.col(name).fill_null(pl.lit([], dtype=pl.List(pl.String))) for name in ("linked_crime_refs", "probable_crime_refs")]
     ).with_columns(
         # More victims in the records than the report named are more crimes (rule 3).
-        expected_crimes=pl.max_horizontal("expected_crimes", pl.col("recorded_victims") + pl.col("removed_victims")),
+        expected_crimes=pl.max_horizontal("expected_crimes", pl.col("named_victims")),
     ).with_columns(
         crime_group=pl.coalesce("recorded_group", "crime_group_hint", pl.lit("UNKNOWN")),
         crime_link=pl.when(pl.col("linked_crime_refs").list.len() > 0).then(pl.lit("EXPLICIT"))
@@ -278,7 +279,7 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         hours_to_record=(pl.col("first_recorded_s") - pl.col("reported_s")) / SECONDS_PER_HOUR,
     ).with_columns(
         removed_crimes=pl.when(pl.col("duplicate_of").is_not_null() & (pl.col("recorded_crimes") == 0))
-        .then(pl.max_horizontal(pl.col("expected_crimes") - pl.col("victims_not_on_original"), pl.lit(0)))
+        .then(pl.max_horizontal(pl.col("expected_crimes") - pl.col("victims_not_named_before"), pl.lit(0)))
         .otherwise(pl.min_horizontal(pl.col("expected_crimes") - pl.col("recorded_crimes"), "removed_victims")),
     ).with_columns(
         rest=pl.col("expected_crimes") - pl.col("recorded_crimes") - pl.col("removed_crimes"),
@@ -286,8 +287,9 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         unrecorded_crimes=pl.when(pl.col("within")).then(0).otherwise(pl.col("rest")),
         pending_crimes=pl.when(pl.col("within")).then(pl.col("rest")).otherwise(0),
         is_downgraded=pl.col("is_closed_as_non_crime") & (pl.col("crime_link") == "NONE"),
-        rape_resolution=pl.when(~pl.col("is_rape_report") | pl.col("duplicate_of").is_not_null()
-                                | (pl.col("route") == "OTHER")).then(None)
+        rape_resolution=pl.when(~pl.col("is_rape_report") | (pl.col("route") == "OTHER")
+                                | (pl.col("duplicate_of").is_not_null()
+                                   & (pl.col("removed_crimes") == pl.col("expected_crimes")))).then(None)
         .when(pl.col("has_live_rape_record")).then(pl.lit("RECORDED_RAPE"))
         .when(pl.col("has_n100_record")).then(pl.lit("N100"))
         .when(pl.col("has_transfer")).then(pl.lit("TRANSFERRED"))
@@ -298,6 +300,7 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
         .when((pl.col("recorded_crimes") == 0) & (pl.col("removed_crimes") == 0) & pl.col("within")).then(pl.lit("PENDING"))
         .when((pl.col("recorded_crimes") == 0) & (pl.col("removed_crimes") == 0)).then(pl.lit("UNRECORDED"))
         .when((pl.col("rest") > 0) & ~pl.col("within")).then(pl.lit("UNDER_COUNTED"))
+        .when(pl.col("rest") > 0).then(pl.lit("PENDING"))
         .when((pl.col("recorded_crimes") == 0) & (pl.col("transferred_victims") > 0)).then(pl.lit("TRANSFERRED"))
         .when((pl.col("recorded_crimes") == 0) & pl.col("has_n100_record")).then(pl.lit("N100"))
         .when(pl.col("recorded_crimes") == 0).then(pl.lit("CANCELLED_VALID"))
@@ -321,7 +324,7 @@ def recording_rates(outcomes: pl.DataFrame, parameters: dict) -> pl.DataFrame:
     matured = outcomes.filter(pl.col("report_day").is_between(first, last)).with_columns(
         candidate_crimes=pl.col("recorded_crimes") + pl.col("unrecorded_crimes"), overall=pl.lit("ALL"),
         domestic_abuse=pl.when(pl.col("is_domestic_abuse")).then(pl.lit("FLAGGED")),
-        rape_report=pl.when(pl.col("is_rape_report")).then(pl.lit("RAPE_REPORT")))
+        rape_report=pl.when(pl.col("is_rape_report") & (pl.col("route") != "OTHER")).then(pl.lit("RAPE_REPORT")))
     sums = [pl.col("candidate_crimes").sum(), pl.col("recorded_crimes").sum().alias("recorded"),
             pl.col("recorded_within_window").sum().alias("recorded_within_24h"),
             pl.col("unrecorded_crimes").sum().alias("unrecorded"), pl.col("pending_crimes").sum().alias("pending")]

@@ -373,9 +373,9 @@ def gate_candidates_suite() -> gx.ExpectationSuite:
             meta={"check": quality.CHECK_RAPE_UNRECORDED},
             notes=(
                 "A rape report must end as a recorded rape, a justified N100 classification or a "
-                "documented transfer within 24 hours (rape_resolution, int_candidate_outcomes.sql): "
-                "unrecorded, recorded as another offence, or cancelled are all unresolved. Default "
-                "warning (it tops the alert); a force may make it critical."
+                "documented transfer (rape_resolution, int_candidate_outcomes.sql): once its 24 hours "
+                "have passed, unrecorded, recorded as another offence, or cancelled are all "
+                "unresolved. Default warning (it tops the alert); a force may make it critical."
             ),
         ),
     ]

@@ -40,7 +40,7 @@ DAY_COUNTS_FROM_OUTCOMES = """
 with
 
 outcomes as (
-    select * from read_parquet($files, hive_partitioning = false)
+    select * from read_parquet($files, hive_partitioning = false, union_by_name = true)
 ),
 
 settled as (
@@ -475,7 +475,7 @@ WORKLIST_WITH_REPORT_DAY = """
 with
 
 worklist as (
-    select * from read_parquet($worklist_files, hive_partitioning = false)
+    select * from read_parquet($worklist_files, hive_partitioning = false, union_by_name = true)
 ),
 
 final as (
@@ -492,12 +492,12 @@ WORKLIST_FOR_DAYS = """
 with
 
 worklist as (
-    select * from read_parquet($worklist_files, hive_partitioning = false)
+    select * from read_parquet($worklist_files, hive_partitioning = false, union_by_name = true)
 ),
 
 report_days as (
     select snapshot_date, candidate_ref, report_day
-    from read_parquet($outcome_files, hive_partitioning = false)
+    from read_parquet($outcome_files, hive_partitioning = false, union_by_name = true)
 ),
 
 with_days as (

@@ -225,7 +225,9 @@ def _warning_in_brief(warning: dict) -> str:
     """A warning for the subject line: a passed run's subject must not hide it."""
     if warning.get("check") == "rape_unrecorded":
         return f"{warning.get('count')} rape report(s) not resolved"
-    return str(warning.get("check"))
+    # a gate check a force made a warning: its group, as the body's first lines give the figures
+    where = " ".join(str(warning[key]) for key in ("dimension", "dimension_value") if warning.get(key))
+    return f"{warning.get('check')} {where}".strip()
 
 
 def change_since_previous_run(verdict: Verdict, previous: PreviousRun | None) -> list[str]:

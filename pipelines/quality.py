@@ -530,8 +530,9 @@ def validate_raw_snapshot(
 
     quarantined_share = float(settings["max_quarantined_share"])
     failures += _too_much_quarantined(suite_names[0], len(frame), rows_quarantined, quarantined_share)
-    max_age_hours = float(settings["max_export_age_hours"])
-    failures += _stale_export(suite_names[0], frame, parameters[PARAM_AS_OF], max_age_hours)
+    max_age_hours = (settings["max_export_age_hours"] or {}).get(source)
+    if max_age_hours is not None:
+        failures += _stale_export(suite_names[0], frame, parameters[PARAM_AS_OF], float(max_age_hours))
 
     outcome = ValidationOutcome(
         source=source,
@@ -558,11 +559,18 @@ def validate_raw_snapshot(
 QUARANTINED_SHARE_CHECK = "quarantined_share_at_most"
 
 
+# A share of a small source is judged from this many refused rows (one bad row of 19 is the
+# quarantine's ordinary work); a source with nothing accepted is judged whatever its size.
+MIN_QUARANTINED_ROWS_JUDGED = 10
+
+
 def _too_much_quarantined(suite: str, accepted: int, quarantined: int, max_share: float) -> list[FailedExpectation]:
     """A check beside the suites (the frame holds the accepted rows only): a snapshot most of whose
     rows were refused would be reconciled as if the rest were all, and its rates would be wrong."""
     rows_in = accepted + quarantined
     if not quarantined or quarantined <= max_share * rows_in:
+        return []
+    if quarantined < MIN_QUARANTINED_ROWS_JUDGED and accepted > 0:
         return []
     return [FailedExpectation(
         suite=suite,

@@ -6,16 +6,18 @@
 --   naming no victim is a victim of its own); a victim is recorded when one of their records
 --   is live; fewer recorded victims than the report expects leaves the rest unrecorded, and a
 --   second live record for the same victim is an extra record (it should be cancelled C3). A
---   report expects a crime for each victim it names, or for each its records name if more.
+--   report expects a crime for each victim it names, or for each person its records name if more
+--   (a record naming nobody adds no victim: it may be a duplicate of one already counted).
 -- A probable duplicate call (int_duplicate_calls) with no crime of its own is taken out of the
---   count, but for the victims it names that its original does not: the crime of a victim the
---   original named is owed on the original call.
+--   count, but for the victims it names that no earlier call named: the crime of a victim an
+--   earlier call named is owed on that call.
 -- Rule 4: a record counts while it is live. A cancellation without the code or the authority the
 --   rule demands (stg_crimes) does not stand, but neither does the record: the crime is counted
 --   unrecorded, and the cancellation goes to the worklist. A valid cancellation or
 --   a transfer (status TRANSFERRED, or cancelled C1: the crime happened in another force's area)
---   takes the victim out of the count, and so does an N100: a reported rape found not to be a
---   crime is not a crime that should have been recorded. A rape report (a call or a referral)
+--   takes the victim out of the count, and so does an N100 on a rape report: a reported rape found
+--   not to be a crime is not a crime that should have been recorded (an N100 on any other report
+--   neither counts nor takes it out: the classification is for rape). A rape report (a call or a referral)
 --   ends as a recorded rape, an N100 or a transfer, or is left unresolved; a crime record with no
 --   report (route OTHER) answers to the cancellation rule alone.
 -- Rule 6: a crime-coded call closed as a non-crime with no crime record linked is a downgrade.
@@ -57,7 +59,8 @@ linked_crimes as (
         crimes.status = 'RECORDED' and not crimes.is_n100 as is_live,
         crimes.status = 'RECORDED' and crimes.is_n100 as is_n100_record,
         (crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation)
-            or (crimes.status = 'RECORDED' and crimes.is_n100) as is_taken_out,
+            or (crimes.status = 'RECORDED' and crimes.is_n100 and links.is_rape_report) as is_taken_out,
+        crimes.victim_person_key is not null as names_victim,
         (crimes.status = 'TRANSFERRED' or crimes.cancellation_code = 'C1')
             and not crimes.is_questionable_cancellation as is_transferred,
         seconds_between(links.reported_at, crimes.recorded_at)
@@ -75,6 +78,7 @@ victims as (
         bool_or(is_live and is_recorded_in_window) as is_recorded_in_window,
         bool_or(is_taken_out) as is_taken_out,
         bool_or(is_transferred) as is_transferred,
+        bool_or(names_victim) as is_named,
         -- A second live record for the same victim is an extra record (it should be cancelled C3).
         greatest(count(*) filter (where is_live) - 1, 0) as extra_live_records,
     from linked_crimes
@@ -89,6 +93,7 @@ victims_per_candidate as (
         count(*) filter (where not is_recorded and is_taken_out) as removed_victims,
         count(*) filter (where not is_recorded and is_transferred) as transferred_victims,
         cast(sum(extra_live_records) as bigint) as extra_live_records,
+        count(*) filter (where is_named) as named_victims,
     from victims
     group by candidate_id
 ),
@@ -144,13 +149,14 @@ counted as (
         coalesce(victims.removed_victims, 0) as removed_victims,
         coalesce(victims.transferred_victims, 0) as transferred_victims,
         coalesce(victims.extra_live_records, 0) as extra_live_records,
+        coalesce(victims.named_victims, 0) as named_victims,
         coalesce(records.questionably_cancelled_crimes, 0) as questionably_cancelled_crimes,
         coalesce(records.has_live_rape_record, false) as has_live_rape_record,
         coalesce(records.has_n100_record, false) as has_n100_record,
         coalesce(records.has_transfer, false) as has_transfer,
         records.first_recorded_at,
         duplicates.duplicate_of,
-        duplicates.victims_not_on_original,
+        duplicates.victims_not_named_before,
         seconds_between(candidates.reported_at, records.first_recorded_at) / 3600.0 as hours_to_record,
         seconds_between(candidates.reported_at, cast($as_of as timestamptz))
             < cast($recording_window_hours as bigint) * 3600 as is_within_window,
@@ -163,7 +169,7 @@ counted as (
 
 with_expected as (
     -- Rule 3: more victims in the records than the report named are more crimes, not fewer.
-    select * replace (greatest(expected_crimes, recorded_victims + removed_victims) as expected_crimes)
+    select * replace (greatest(expected_crimes, named_victims) as expected_crimes)
     from counted
 ),
 
@@ -178,11 +184,12 @@ with_recorded as (
 with_removed as (
     select
         *,
-        -- Crimes a valid cancellation or a transfer took out of this force's count, or the whole
-        -- report when it is a probable repeat call with nothing of its own.
+        -- Crimes a valid cancellation, a transfer or a rape report's N100 took out of this force's
+        -- count; for a probable repeat call with nothing of its own, the crimes of the victims an
+        -- earlier call named.
         case
             when duplicate_of is not null and recorded_crimes = 0
-                then greatest(expected_crimes - victims_not_on_original, 0)
+                then greatest(expected_crimes - victims_not_named_before, 0)
             else least(expected_crimes - recorded_crimes, removed_victims)
         end as removed_crimes,
     from with_recorded
@@ -223,7 +230,8 @@ final as (
         questionably_cancelled_crimes,
         extra_live_records,
         case
-            when not is_rape_report or duplicate_of is not null or route = 'OTHER' then null
+            when not is_rape_report or route = 'OTHER'
+                 or (duplicate_of is not null and removed_crimes = expected_crimes) then null
             when has_live_rape_record then 'RECORDED_RAPE'
             when has_n100_record then 'N100'
             when has_transfer then 'TRANSFERRED'
@@ -236,6 +244,7 @@ final as (
             when recorded_crimes = 0 and removed_crimes = 0 and is_within_window then 'PENDING'
             when recorded_crimes = 0 and removed_crimes = 0 then 'UNRECORDED'
             when recorded_crimes + removed_crimes < expected_crimes and not is_within_window then 'UNDER_COUNTED'
+            when recorded_crimes + removed_crimes < expected_crimes then 'PENDING'
             when recorded_crimes = 0 and transferred_victims > 0 then 'TRANSFERRED'
             when recorded_crimes = 0 and has_n100_record then 'N100'
             when recorded_crimes = 0 then 'CANCELLED_VALID'

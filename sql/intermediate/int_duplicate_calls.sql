@@ -3,8 +3,8 @@
 -- candidate call within $duplicate_call_window_hours, in a compatible crime group
 -- (stg_crime_group_compatibility; a call with no group hint is compatible with any), is a
 -- probable duplicate of the earliest such call (ties: the smaller reference). A rape report is a
--- repeat only of an earlier rape report. The victims the repeat names that its original does not
--- are still owed a crime on the repeat (victims_not_on_original). Only an earlier call can be the
+-- repeat only of an earlier rape report. The victims the repeat names that no earlier call (in the
+-- window, compatible) named are still owed a crime on the repeat (victims_not_named_before). Only an earlier call can be the
 -- original: taking a call without a crime as a repeat of a later call with one hid truly lost
 -- crimes in the simulated year (a victim's distinct incidents hours apart), and a monitor must not
 -- hide a lost crime; such a call stays on the worklist, where the record on the later call shows.
@@ -65,9 +65,9 @@ final as (
         chosen.candidate_ref,
         chosen.duplicate_of,
         cast(any_value(len(list_distinct(repeats.victim_person_keys))) - count(distinct pairs.victim_key) as bigint)
-            as victims_not_on_original,
+            as victims_not_named_before,
     from chosen
-    join compatible as pairs on pairs.candidate_id = chosen.candidate_id and pairs.duplicate_of = chosen.duplicate_of
+    join compatible as pairs on pairs.candidate_id = chosen.candidate_id
     join int_candidates as repeats on repeats.candidate_id = chosen.candidate_id
     group by chosen.candidate_id, chosen.candidate_ref, chosen.duplicate_of
 )

@@ -35,7 +35,10 @@ outcomes as (
         windows.last_day,
         outcomes.crime_group,
         case when outcomes.is_domestic_abuse then 'FLAGGED' else 'NOT_FLAGGED' end as domestic_abuse,
-        case when outcomes.is_rape_report then 'RAPE_REPORT' else 'NOT_RAPE_REPORT' end as rape_report,
+        -- Rape reports are calls and referrals: a rape record with no report (route OTHER) is
+        -- recorded by definition and would lift the rate of the reports.
+        case when outcomes.is_rape_report and outcomes.route <> 'OTHER' then 'RAPE_REPORT'
+             else 'NOT_RAPE_REPORT' end as rape_report,
         outcomes.route,
         coalesce(outcomes.beat_code, 'UNKNOWN') as beat,
         outcomes.recorded_crimes,

@@ -9,7 +9,8 @@
 --   RAPE_REPORT_UNRESOLVED  a rape report that did not end as a recorded rape, an N100 or a
 --                           transfer (rule 4)
 --   CHANGED_SINCE_PREVIOUS_SNAPSHOT  added to a listed item when the report or one of its records
---                           vanished or turned non-crime since the previous snapshot (record_changes)
+--                           vanished, turned non-crime or was reclassified from rape since the
+--                           previous snapshot (record_changes)
 -- Priority follows the inspectorate's concern for the most vulnerable victims: 1 rape and other
 -- sexual offences (or a sexual element disclosed on the call), 2 domestic abuse, 3 vulnerable
 -- victims (child or vulnerable adult), 4 other violence, 5 everything else; within a priority the

@@ -35,7 +35,7 @@ THRESHOLDS = {
     },
     "max_row_count_drop_share": 0.5,
     "max_quarantined_share": 0.05,
-    "max_export_age_hours": 48,
+    "max_export_age_hours": {"incidents": 48, "crimes": 96},
     "epoch": "2000-01-01",
 }
 VICTIM_KEY = "a3f1c0ffee-person-key"
@@ -259,6 +259,11 @@ def test_a_snapshot_mostly_quarantined_stops_the_run(quality_dir):
     thresholds = {**THRESHOLDS, "max_quarantined_share": 0.25}
     assert quality.validate_raw_snapshot("crimes", clean_crimes(), as_of=AS_OF, previous_row_count=None,
                                          thresholds=thresholds, quality_dir=quality_dir, rows_quarantined=1).success
+    # a small source: a few refused rows over the share do not stop the run, nothing accepted does
+    assert quality.validate_raw_snapshot("crimes", clean_crimes(), as_of=AS_OF, previous_row_count=None,
+                                         thresholds=THRESHOLDS, quality_dir=quality_dir, rows_quarantined=9).success
+    assert not quality.validate_raw_snapshot("crimes", clean_crimes().iloc[0:0], as_of=AS_OF, previous_row_count=None,
+                                             thresholds=THRESHOLDS, quality_dir=quality_dir, rows_quarantined=3).success
 
 
 def test_a_stale_export_stops_the_run(quality_dir):
@@ -270,8 +275,10 @@ def test_a_stale_export_stops_the_run(quality_dir):
     [failure] = [f for f in outcome.failures if f.expectation_type == "newest_update_at_most_hours_old"]
     assert failure.severity == "critical" and failure.column == "updated_at"
     assert failure.detail.startswith("the newest update is 2024-06-01 23:00 UTC, 73 hours before the snapshot's cut-off")
-    # the same export on its own day is fresh
+    # the same export on its own day is fresh; a quiet source (referrals: office hours) is not judged
     assert validate("incidents", stale, quality_dir).success
+    assert quality.validate_raw_snapshot("referrals", clean_referrals(), as_of=AS_OF + dt.timedelta(days=3),
+                                         previous_row_count=None, thresholds=THRESHOLDS, quality_dir=quality_dir).success
 
 
 def test_missing_or_null_required_column(quality_dir):

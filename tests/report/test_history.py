@@ -164,3 +164,12 @@ def test_the_worklist_of_each_day_comes_from_the_run_that_settles_it(tmp_path, w
         ("UPDATED", D(2024, 6, 11), 228.0), ("OLD", D(2024, 6, 10), 40.0), ("B", D(2024, 6, 11), 84.0),
         ("NEW", D(2024, 6, 11), 36.0),
     ]
+
+
+def test_runs_whose_marts_gained_a_column_are_read_together(tmp_path):
+    # a date backfilled with newer code beside dates written before a column was added
+    lake_dir = tmp_path / "lake"
+    write_run(lake_dir, D(2024, 6, 10), [{"has_sexual_element": False, **candidate("A", D(2024, 6, 5))}])
+    write_run(lake_dir, D(2024, 6, 11), [candidate("B", D(2024, 6, 6))])
+    view = history.day_view(lake_dir, FORCE, D(2024, 6, 1), D(2024, 6, 30), lookback_days=LOOKBACK, maturity_lag_days=LAG)
+    assert counts(view, D(2024, 6, 5))["candidate_crimes"] == 1 and counts(view, D(2024, 6, 6))["candidate_crimes"] == 1

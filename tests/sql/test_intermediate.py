@@ -249,12 +249,13 @@ def test_rape_reports_end_as_recorded_rape_n100_or_transfer(reconcile_records):
     ]
 
 
-def test_a_transfer_is_status_transferred_or_cancelled_c1_and_an_n100_ends_any_report(reconcile_records):
+def test_a_transfer_is_status_transferred_or_cancelled_c1_and_an_n100_ends_a_rape_report_only(reconcile_records):
     rape_call = dict(opening_code="CR-RAPE", closing_code="CR-RAPE")
     connection = reconcile_records(
         incidents=[
             incident("KNT-1", **rape_call),  # cancelled C1 by a DDM: a documented transfer
-            incident("KNT-2", opening_code="CR-SEXUAL", closing_code="CR-SEXUAL"),  # ended as an N100
+            # an N100 on a report that was not of a rape: the classification does not end it
+            incident("KNT-2", opening_code="CR-SEXUAL", closing_code="CR-SEXUAL"),
         ],
         crimes=[
             crime("KNT/24/1", incident_ref="KNT-1", ho_offence_code="19C", status="CANCELLED", cancellation_code="C1",
@@ -267,7 +268,7 @@ def test_a_transfer_is_status_transferred_or_cancelled_c1_and_an_n100_ends_any_r
                unrecorded_crimes
         from int_candidate_outcomes order by candidate_ref""") == [
         ("KNT-1", "TRANSFERRED", "TRANSFERRED", 1, 0, 1, 0),
-        ("KNT-2", None, "N100", 1, 0, 1, 0),
+        ("KNT-2", None, "UNRECORDED", 1, 0, 0, 1),
     ]
 
 
@@ -284,6 +285,57 @@ def test_records_naming_more_victims_than_the_call_are_more_crimes(reconcile_rec
     assert rows(connection, """
         select candidate_ref, outcome, expected_crimes, recorded_crimes, removed_crimes, unrecorded_crimes
         from int_candidate_outcomes""") == [("KNT-1", "RECORDED_ON_TIME", 3, 2, 1, 0)]
+
+
+def test_the_people_the_records_name_are_the_victims_counted(reconcile_records):
+    connection = reconcile_records(
+        incidents=[
+            # P2's record was cancelled without the authority a 5D needs: P2 is still owed a crime
+            incident("KNT-1", victim_count="1", victim_person_ids="P1"),
+            # a duplicate record naming nobody, validly cancelled C3: no second victim
+            incident("KNT-2", victim_count="1", victim_person_ids=""),
+        ],
+        crimes=[
+            crime("KNT/24/1", incident_ref="KNT-1", victim_person_id="P1"),
+            crime("KNT/24/2", incident_ref="KNT-1", victim_person_id="P2", ho_offence_code="5D", status="CANCELLED",
+                  cancellation_code="C4", cancellation_authority="SUPERVISOR", cancelled_at="2024-06-02 10:00:00"),
+            crime("KNT/24/3", incident_ref="KNT-2", victim_person_id=""),
+            crime("KNT/24/4", incident_ref="KNT-2", victim_person_id="", status="CANCELLED", cancellation_code="C3",
+                  cancellation_authority="DDM", cancelled_at="2024-06-02 10:00:00"),
+        ],
+    )
+    assert rows(connection, """
+        select candidate_ref, outcome, expected_crimes, recorded_crimes, removed_crimes, unrecorded_crimes
+        from int_candidate_outcomes order by candidate_ref""") == [
+        ("KNT-1", "CANCELLED_QUESTIONABLE", 2, 1, 0, 1),
+        ("KNT-2", "RECORDED_ON_TIME", 1, 1, 0, 0),
+    ]
+
+
+def test_a_repeat_owes_only_the_victims_no_earlier_call_named_and_its_own_rape_report(reconcile_records):
+    rape_call = dict(opening_code="CR-RAPE", closing_code="CR-RAPE")
+    connection = reconcile_records(incidents=[
+        incident("KNT-1", created_at="2024-06-01 10:00:00", victim_person_ids="P1"),
+        incident("KNT-2", created_at="2024-06-01 11:00:00", victim_person_ids="P2"),
+        incident("KNT-3", created_at="2024-06-01 12:00:00", victim_count="2", victim_person_ids="P1|P2"),
+        # a rape call repeating a rape report for P3, naming P4 as well; and the same, still in its 24 hours
+        incident("KNT-4", created_at="2024-06-01 10:00:00", victim_person_ids="P3", **rape_call),
+        incident("KNT-5", created_at="2024-06-01 11:00:00", victim_count="2", victim_person_ids="P3|P4", **rape_call),
+        incident("KNT-6", created_at="2024-06-09 19:00:00", victim_person_ids="P5"),
+        incident("KNT-7", created_at="2024-06-09 20:00:00", victim_count="2", victim_person_ids="P5|P6"),
+    ])
+    assert rows(connection, """
+        select candidate_ref, outcome, expected_crimes, removed_crimes, unrecorded_crimes, pending_crimes,
+               rape_resolution
+        from int_candidate_outcomes order by candidate_ref""") == [
+        ("KNT-1", "UNRECORDED", 1, 0, 1, 0, None),
+        ("KNT-2", "UNRECORDED", 1, 0, 1, 0, None),
+        ("KNT-3", "DUPLICATE", 2, 2, 0, 0, None),  # P1 and P2 are owed on KNT-1 and KNT-2, once each
+        ("KNT-4", "UNRECORDED", 1, 0, 1, 0, "UNRESOLVED"),
+        ("KNT-5", "UNDER_COUNTED", 2, 1, 1, 0, "UNRESOLVED"),  # P4's reported rape answers to the rape rule
+        ("KNT-6", "PENDING", 1, 0, 0, 1, None),
+        ("KNT-7", "PENDING", 2, 1, 0, 1, None),  # P6's crime is still in its 24 hours
+    ]
 
 
 def test_a_domestic_violence_code_flags_domestic_abuse_without_the_qualifier(reconcile_records):
@@ -392,7 +444,7 @@ def test_a_repeat_call_naming_more_victims_still_owes_their_crimes(reconcile_rec
         crimes=[crime("KNT/24/1", incident_ref="KNT-1", victim_person_id="P1")],
     )
     assert rows(connection, """
-        select candidate_ref, duplicate_of, victims_not_on_original from int_duplicate_calls order by all""") == [
+        select candidate_ref, duplicate_of, victims_not_named_before from int_duplicate_calls order by all""") == [
         ("KNT-2", "KNT-1", 2),
         ("KNT-4", "KNT-3", 0),
     ]

@@ -85,7 +85,9 @@ def test_rates_of_domestic_abuse_and_rape_reports_stand_beside_the_groups(reconc
             incident("KNT-3", opening_code="CR-RAPE", closing_code="CR-RAPE"),
             incident("KNT-4"),
         ],
-        crimes=[crime("KNT/24/1", incident_ref="KNT-1"), crime("KNT/24/3", incident_ref="KNT-3", ho_offence_code="19C")],
+        crimes=[crime("KNT/24/1", incident_ref="KNT-1"), crime("KNT/24/3", incident_ref="KNT-3", ho_offence_code="19C"),
+                # a rape record with no report (route OTHER) is recorded by definition: not a rape report's rate
+                crime("KNT/24/9", incident_ref="", ho_offence_code="19C", victim_person_id="P9")],
     )
     assert rows(connection, """
         select dimension, dimension_value, candidate_crimes, recorded, unrecorded from recording_rates
@@ -97,8 +99,8 @@ def test_rates_of_domestic_abuse_and_rape_reports_stand_beside_the_groups(reconc
     assert rows(connection, """
         select dimension, dimension_value, candidate_crimes from recording_metrics
         where window_name = 'matured' and dimension in ('domestic_abuse', 'rape_report') order by all""") == [
-        ("domestic_abuse", "FLAGGED", 2), ("domestic_abuse", "NOT_FLAGGED", 2),
-        ("rape_report", "NOT_RAPE_REPORT", 3), ("rape_report", "RAPE_REPORT", 1),
+        ("domestic_abuse", "FLAGGED", 2), ("domestic_abuse", "NOT_FLAGGED", 3),
+        ("rape_report", "NOT_RAPE_REPORT", 4), ("rape_report", "RAPE_REPORT", 1),
     ]
 
 

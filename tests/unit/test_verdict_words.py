@@ -36,3 +36,6 @@ def test_the_share_within_24_hours_carries_its_interval():
 def test_a_passed_run_names_its_warnings_in_the_subject():
     warning = {"check": "rape_unrecorded", "count": 1, "description": "1 rape report(s) not resolved ..."}
     assert notify._warning_in_brief(warning) == "1 rape report(s) not resolved"
+    # a rate check a force made a warning names its group
+    rate = {"check": "unrecorded_rate", "dimension": "crime_group", "dimension_value": "THEFT", "count": None}
+    assert notify._warning_in_brief(rate) == "unrecorded_rate crime_group THEFT"
