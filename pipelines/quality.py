@@ -50,7 +50,7 @@ from pipelines import lake
 from pipelines.contract import SOURCES, SourceContract
 from pipelines.reference import REFERENCE_LISTS, reference_codes
 from pipelines.settings import default_thresholds
-from pipelines.verdict import rape_reports_unresolved
+from pipelines.verdict import FLAG_DIMENSIONS, rape_reports_unresolved
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ CHECK_RAPE_UNRECORDED = "rape_unrecorded"
 GATE_RATES_SUITE = "gate_recording_rates"
 GATE_CANDIDATES_SUITE = "gate_candidates"
 THRESHOLD_COLUMN = "unrecorded_rate_threshold"
-RATE_DIMENSIONS = ("overall", "crime_group", "route", "domestic_abuse", "rape_report")
+RATE_DIMENSIONS = ("overall", "crime_group", "route", *FLAG_DIMENSIONS)
 GROUP_DIMENSIONS = RATE_DIMENSIONS[1:]  # thresholds are set per group of these: {dimension: {group: rate}}
 RATES_COLUMNS = (
     "dimension",

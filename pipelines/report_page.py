@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pipelines import charts, history
 from pipelines.reconcile import wilson
-from pipelines.verdict import RateLine, change_in_points, percent, unrecorded_a_year, whole_number
+from pipelines.verdict import FLAG_DIMENSIONS, RateLine, change_in_points, percent, unrecorded_a_year, whole_number
 
 WORKLIST_ROWS_OPEN = 25
 WORKLIST_ROWS_ON_PAGE = 200
@@ -347,7 +347,7 @@ def _rates_section(page: ReportPage) -> str:
     overall = [page.overall] if page.overall is not None else []
     groups = sorted(page.lines("crime_group"), key=lambda line: -line.candidate_crimes)
     routes = page.lines("route")
-    flagged = page.lines("domestic_abuse") + page.lines("rape_report")
+    flagged = [line for dimension in FLAG_DIMENSIONS for line in page.lines(dimension)]
     return (
         "<section id='rates'><h2>Recording rate by crime group</h2>"
         '<p class="legend"><span class="key" style="background:#b3261e"></span>below the required rate'
@@ -372,8 +372,9 @@ def _timeliness_section(page: ReportPage) -> str:
         return ""
     bars = []
     for line in lines:
-        low = high = None
-        if line.recorded_within_24h is not None and line.recorded:
+        # The interval the rates carry; worked out here only for lines that came without one.
+        low, high = line.share_ci_lower, line.share_ci_upper
+        if low is None and line.recorded_within_24h is not None and line.recorded:
             low, high = wilson(line.recorded_within_24h, line.recorded)
         required = page.min_share_within_24h if line.dimension == "overall" else None
         slow = required is not None and line.share_within_24h < required

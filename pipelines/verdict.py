@@ -149,6 +149,11 @@ def whole_number(value: float | None) -> str:
     return "n/a" if value is None else f"{round(value):,}"
 
 
+# The flagged groups the rates also cover, beside the crime groups and routes (recording_rates.sql).
+FLAG_DIMENSIONS = ("domestic_abuse", "rape_report")
+FLAG_LABELS = {"domestic_abuse": "domestic abuse (flagged)", "rape_report": "rape reports"}
+
+
 def rape_reports_unresolved(count: int, examples: list[str]) -> str:
     """The rape-report warning, in the gate's and the period report's words (one definition:
     rape_resolution UNRESOLVED in int_candidate_outcomes.sql)."""
@@ -182,6 +187,13 @@ def rate_with_interval(line: RateLine) -> str:
     return f"{percent(line.recording_rate)} (95% CI {percent(line.ci_lower)} to {percent(line.ci_upper)})"
 
 
+def _group_line(label: str, line: RateLine, *, with_threshold: bool = True) -> str:
+    flag = "  BREACH" if line.breached else ""
+    threshold = (f" (threshold: unrecorded <= {percent(line.threshold)})"
+                 if with_threshold and line.threshold is not None else "")
+    return f"    {label:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{threshold}{flag}"
+
+
 def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
     """The plain-text verdict printed by `cdi run` and `make demo`, and the body of the alert."""
     overall = verdict.overall
@@ -198,26 +210,15 @@ def verdict_text(verdict: Verdict, *, outbox_file: Path | None = None) -> str:
             f"unrecorded threshold {percent(overall.threshold)}"
         )
     lines.append("  By crime group:")
-    for line in verdict.rates:
-        if line.dimension != "crime_group":
-            continue
-        flag = "  BREACH" if line.breached else ""
-        threshold = f" (threshold: unrecorded <= {percent(line.threshold)})" if line.threshold is not None else ""
-        lines.append(f"    {line.group:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{threshold}{flag}")
+    lines += [_group_line(line.group, line) for line in verdict.rates if line.dimension == "crime_group"]
     routes = [line for line in verdict.rates if line.dimension == "route"]
     if routes:
         lines.append("  By route:")
-        for line in routes:
-            flag = "  BREACH" if line.breached else ""
-            lines.append(f"    {line.group:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{flag}")
-    flagged = [line for line in verdict.rates if line.dimension in ("domestic_abuse", "rape_report")]
+        lines += [_group_line(line.group, line, with_threshold=False) for line in routes]
+    flagged = [line for line in verdict.rates if line.dimension in FLAG_DIMENSIONS]
     if flagged:
         lines.append("  Domestic abuse and rape reports:")
-        for line in flagged:
-            flag = "  BREACH" if line.breached else ""
-            threshold = f" (threshold: unrecorded <= {percent(line.threshold)})" if line.threshold is not None else ""
-            label = "domestic abuse (flagged)" if line.dimension == "domestic_abuse" else "rape reports"
-            lines.append(f"    {label:<38} {rate_with_interval(line)}  n={line.candidate_crimes}{threshold}{flag}")
+        lines += [_group_line(FLAG_LABELS[line.dimension], line) for line in flagged]
     if overall is not None and overall.share_within_24h is not None:
         lines.append(f"  Recorded within 24 hours: {share_with_interval(overall)} of recorded crimes")
     yearly = unrecorded_a_year(overall, verdict.window_days) if overall is not None else None

@@ -14,6 +14,7 @@ with
 
 calls as (
     select candidate_id, candidate_ref, reported_at, crime_group_hint, has_linked_crime, is_rape_report,
+           len(list_distinct(victim_person_keys)) as named_victims,
            unnest(victim_person_keys) as victim_key
     from int_candidates
     where route = 'CALL'
@@ -24,6 +25,7 @@ same_victim_pairs as (
         repeat.candidate_id,
         repeat.candidate_ref,
         repeat.victim_key,
+        repeat.named_victims,
         original.candidate_ref as duplicate_of,
         original.reported_at as original_reported_at,
         repeat.crime_group_hint as repeat_group,
@@ -50,26 +52,14 @@ compatible as (
     where pairs.repeat_group is null or pairs.original_group is null or compatibility.group_a is not null
 ),
 
-chosen as (
+final as (
     select
         candidate_id,
         candidate_ref,
         first(duplicate_of order by original_reported_at, duplicate_of) as duplicate_of,
+        cast(any_value(named_victims) - count(distinct victim_key) as bigint) as victims_not_named_before,
     from compatible
     group by candidate_id, candidate_ref
-),
-
-final as (
-    select
-        chosen.candidate_id,
-        chosen.candidate_ref,
-        chosen.duplicate_of,
-        cast(any_value(len(list_distinct(repeats.victim_person_keys))) - count(distinct pairs.victim_key) as bigint)
-            as victims_not_named_before,
-    from chosen
-    join compatible as pairs on pairs.candidate_id = chosen.candidate_id
-    join int_candidates as repeats on repeats.candidate_id = chosen.candidate_id
-    group by chosen.candidate_id, chosen.candidate_ref, chosen.duplicate_of
 )
 
 select * from final
