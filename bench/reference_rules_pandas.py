@@ -132,10 +132,15 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     authority = crimes["cancellation_authority"]
     enough = (authority == "FCR") | ((authority == "DDM") & (required == "DDM"))
     taken_out_status = crimes["status"].isin(["CANCELLED", "TRANSFERRED"])
+    # C3 (a duplicate of a crime already recorded) stands only while its victim has a live record.
+    live_victims = crimes.loc[(crimes["status"] == "RECORDED") & ~crimes["is_n100"], "victim_person_key"]
+    duplicate_of_nothing = ((crimes["status"] == "CANCELLED") & (crimes["cancellation_code"] == "C3")
+                            & crimes["victim_person_key"].notna() & ~crimes["victim_person_key"].isin(live_victims))
     crimes["is_questionable"] = taken_out_status & (
         crimes["cancellation_code"].isna()
         | (senior & ~enough.fillna(False))
         | (crimes["is_rape"] & (crimes["cancellation_code"] == "C2"))
+        | duplicate_of_nothing
     )
     crimes["reported_s"] = _seconds(crimes["reported_at"])
     crimes["recorded_s"] = _seconds(crimes["recorded_at"])

@@ -4,6 +4,11 @@
 --   or serious violence record needs the authority the code demands (cancellation_codes.csv:
 --   the FCR for C2, a DDM or the FCR for C1, C3 and C4); a rape ends as a recorded rape, an N100
 --   classification or a transfer, so C2 on a rape is always questioned.
+-- Rule 4 with rule 3 (C3): C3 says the record duplicates, or is part of, a crime already
+--   recorded; one crime per victim, so that crime is a live record naming the same victim. A C3
+--   that leaves its victim with no live record in the snapshot does not stand: it is how a
+--   victim's only crime is cancelled away as "a duplicate" of someone else's. A record naming no
+--   victim cannot be checked, and its C3 stands on the authority rule alone.
 with
 
 crimes as (
@@ -12,6 +17,20 @@ crimes as (
 
 offence_codes as (
     select code, crime_group, subgroup, rape from ref_ho_offence_codes
+),
+
+duplicate_cancellations as (
+    select victim_person_key from crimes
+    where status = 'CANCELLED' and cancellation_code = 'C3' and victim_person_key is not null
+),
+
+victims_already_recorded as (
+    -- Only the victims of C3 cancellations are looked up: a few, against every live record.
+    select distinct victim_person_key
+    from crimes
+    where status = 'RECORDED'
+        and ho_offence_code <> 'N100'
+        and victim_person_key in (select victim_person_key from duplicate_cancellations)
 ),
 
 cancellation_codes as (
@@ -31,9 +50,13 @@ classified as (
         coalesce(offence_codes.rape, false)
             or crimes.ho_offence_code in ('1', '2', '5D') as needs_senior_cancellation_authority,
         cancellation_codes.required_authority,
+        crimes.cancellation_code = 'C3' and crimes.victim_person_key is not null
+            and already_recorded.victim_person_key is null as is_duplicate_of_nothing_recorded,
     from crimes
     left join offence_codes on offence_codes.code = crimes.ho_offence_code
     left join cancellation_codes on cancellation_codes.code = crimes.cancellation_code
+    left join victims_already_recorded as already_recorded
+        on already_recorded.victim_person_key = crimes.victim_person_key
 ),
 
 final as (
@@ -65,6 +88,7 @@ final as (
                 false
             ))
             or (is_rape and cancellation_code = 'C2')
+            or is_duplicate_of_nothing_recorded
         ) as is_questionable_cancellation,
         victim_person_key,
         beat_code,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import crime, incident, referral
+from bench.reference_rules_pandas import reconcile_pandas
+from bench.reference_rules_polars import reconcile_polars
+from pipelines.reconcile import raw_files, sql_parameters
+from tests.conftest import FORCE, SNAPSHOT, crime, incident, referral
 from tests.sql.conftest import rows
 
 pytestmark = pytest.mark.unit
@@ -143,6 +146,8 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
                      cancellation_authority=authority, cancelled_at="2024-06-02 10:00:00")
 
     connection = reconcile_records(crimes=[
+        # the victim's live record, the one each C3 below says it duplicates
+        crime("KNT/24/0", incident_ref="", ho_offence_code="5D"),
         cancelled("KNT/24/1", "5D", "C2", "DDM"),  # serious violence, C2: only the FCR may
         cancelled("KNT/24/2", "5D", "C2", "FCR"),
         cancelled("KNT/24/3", "5D", "C3", "DDM"),  # C3 needs a DDM or the FCR
@@ -158,6 +163,7 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
         cancelled("KNT/24/90", "5D", "C3", ""),  # no authority recorded is not the right one
     ])
     assert rows(connection, "select crime_ref, is_questionable_cancellation from stg_crimes order by crime_ref") == [
+        ("KNT/24/0", False),
         ("KNT/24/1", True),
         ("KNT/24/2", False),
         ("KNT/24/3", False),
@@ -169,6 +175,58 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
         ("KNT/24/9", True),
         ("KNT/24/90", True),
     ]
+
+
+def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, settings):
+    def duplicate(ref, incident_ref, person):  # C3 by a supervisor: enough authority for common assault
+        return crime(ref, incident_ref=incident_ref, victim_person_id=person, status="CANCELLED",
+                     cancellation_code="C3", cancellation_authority="SUPERVISOR", cancelled_at="2024-06-02 10:00:00")
+
+    connection = reconcile_records(
+        incidents=[
+            incident("KNT-1", victim_person_ids="P1"),  # its only record cancelled as a duplicate of nothing
+            incident("KNT-2", victim_person_ids="P2"),  # a live record and its duplicate: recorded
+            incident("KNT-3", victim_person_ids="P3"),  # the victim's crime, recorded on this call...
+            # ...and a second call about it, whose own record was cancelled C3: the crime is on KNT-3
+            incident("KNT-4", created_at="2024-06-01 11:00:00", victim_person_ids="P3"),
+            incident("KNT-5", victim_person_ids=""),  # a C3 on a record naming no one cannot be checked
+        ],
+        crimes=[
+            duplicate("KNT/24/1", "KNT-1", "P1"),
+            crime("KNT/24/2", incident_ref="KNT-2", victim_person_id="P2"),
+            duplicate("KNT/24/3", "KNT-2", "P2"),
+            crime("KNT/24/4", incident_ref="KNT-3", victim_person_id="P3"),
+            duplicate("KNT/24/5", "KNT-4", "P3"),
+            duplicate("KNT/24/6", "KNT-5", ""),
+        ],
+    )
+    assert rows(connection, "select crime_ref, is_questionable_cancellation from stg_crimes order by crime_ref") == [
+        ("KNT/24/1", True),
+        ("KNT/24/2", False),
+        ("KNT/24/3", False),
+        ("KNT/24/4", False),
+        ("KNT/24/5", False),
+        ("KNT/24/6", False),
+    ]
+    assert rows(connection, """
+        select candidate_ref, outcome, recorded_crimes, removed_crimes, unrecorded_crimes, questionably_cancelled_crimes
+        from int_candidate_outcomes order by candidate_ref""") == [
+        ("KNT-1", "CANCELLED_QUESTIONABLE", 0, 0, 1, 1),
+        ("KNT-2", "RECORDED_ON_TIME", 1, 0, 0, 0),
+        ("KNT-3", "RECORDED_ON_TIME", 1, 0, 0, 0),
+        ("KNT-4", "CANCELLED_VALID", 0, 1, 0, 0),
+        ("KNT-5", "CANCELLED_VALID", 0, 1, 0, 0),
+    ]
+    assert rows(connection, "select candidate_ref, reason_codes from worklist order by candidate_ref") == [
+        ("KNT-1", "UNRECORDED|CANCELLED_QUESTIONABLE"),
+    ]
+    # The pandas and polars implementations of the core rules (the differential tests) agree here too.
+    outcomes = rows(connection, "select candidate_ref, outcome from int_candidate_outcomes order by candidate_ref")
+    raw, parameters = raw_files(settings.lake_dir, FORCE, SNAPSHOT), sql_parameters(settings, SNAPSHOT)
+    by_pandas = reconcile_pandas(raw, parameters)["candidate_outcomes"].sort_values("candidate_ref")
+    by_polars = reconcile_polars(raw, parameters)["candidate_outcomes"].sort("candidate_ref")
+    assert list(zip(by_pandas["candidate_ref"], by_pandas["outcome"])) == outcomes
+    assert list(zip(by_polars["candidate_ref"], by_polars["outcome"])) == outcomes
 
 
 def test_one_crime_per_victim_counts_victims_not_records(reconcile_records):
