@@ -549,6 +549,8 @@ def _worklist_row(item: dict) -> str:
         f"<span class='chip reason' title='{_e(REASON_LABELS.get(code, code))}'>{_e(code.replace('_', ' ').lower())}</span>"
         for code in (item.get("reason_codes") or "").split("|") if code
     )
+    if item.get("cancellation_issues"):  # why a questioned cancellation does not stand, record by record
+        reasons += f"<div class='muted'>{_e(item['cancellation_issues'])}</div>"
     priority = item.get("priority")
     return (
         f"<tr><td><span class='chip p{priority}' title='{_e(PRIORITY_LABELS.get(priority, ''))}'>P{priority}</span></td>"

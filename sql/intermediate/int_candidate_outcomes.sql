@@ -56,6 +56,7 @@ linked_crimes as (
         crimes.is_rape,
         crimes.is_n100,
         crimes.is_questionable_cancellation,
+        crimes.cancellation_issue,
         crimes.status = 'RECORDED' and not crimes.is_n100 as is_live,
         crimes.status = 'RECORDED' and crimes.is_n100 as is_n100_record,
         (crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation)
@@ -103,6 +104,9 @@ records_per_candidate as (
         candidate_id,
         min(recorded_at) filter (where is_live) as first_recorded_at,
         count(*) filter (where is_questionable_cancellation) as questionably_cancelled_crimes,
+        -- Why each does not stand (stg_crimes), for the registrar: "<crime ref>: <issue>".
+        list(crime_ref || ': ' || cancellation_issue order by crime_ref) filter (where is_questionable_cancellation)
+            as questioned_cancellations,
         bool_or(is_live and is_rape) as has_live_rape_record,
         bool_or(is_n100_record) as has_n100_record,
         bool_or(is_transferred) as has_transfer,
@@ -151,6 +155,7 @@ counted as (
         coalesce(victims.extra_live_records, 0) as extra_live_records,
         coalesce(victims.named_victims, 0) as named_victims,
         coalesce(records.questionably_cancelled_crimes, 0) as questionably_cancelled_crimes,
+        coalesce(records.questioned_cancellations, []) as questioned_cancellations,
         coalesce(records.has_live_rape_record, false) as has_live_rape_record,
         coalesce(records.has_n100_record, false) as has_n100_record,
         coalesce(records.has_transfer, false) as has_transfer,
@@ -228,6 +233,7 @@ final as (
         case when is_within_window then expected_crimes - recorded_crimes - removed_crimes
              else 0 end as pending_crimes,
         questionably_cancelled_crimes,
+        questioned_cancellations,
         extra_live_records,
         case
             when not is_rape_report or route = 'OTHER'

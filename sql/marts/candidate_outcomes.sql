@@ -37,6 +37,7 @@ final as (
         unrecorded_crimes,
         pending_crimes,
         questionably_cancelled_crimes,
+        questioned_cancellations,
         extra_live_records,
         rape_resolution,
         outcome,

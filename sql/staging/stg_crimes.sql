@@ -59,6 +59,29 @@ classified as (
         on already_recorded.victim_person_key = crimes.victim_person_key
 ),
 
+cancellations_judged as (
+    -- Why a cancellation or transfer does not stand (null: it stands), in the registrar's words.
+    select
+        *,
+        case when status in ('CANCELLED', 'TRANSFERRED') then
+            case
+                when cancellation_code is null then 'no cancellation code'
+                when is_rape and cancellation_code = 'C2' then 'C2 on a rape'
+                -- No authority recorded is not the right authority.
+                when needs_senior_cancellation_authority and cancellation_authority is null
+                    then cancellation_code || ' with no authority recorded'
+                when needs_senior_cancellation_authority and not coalesce(
+                    cancellation_authority = 'FCR'
+                    or (cancellation_authority = 'DDM' and required_authority = 'DDM'),
+                    false
+                ) then cancellation_code || ' by ' || cancellation_authority || ', needs '
+                    || case when required_authority = 'DDM' then 'a DDM or the FCR' else 'the FCR' end
+                when is_duplicate_of_nothing_recorded then 'C3 but the victim has no live record'
+            end
+        end as cancellation_issue,
+    from classified
+),
+
 final as (
     select
         -- A number for joining within this run only (references are long strings).
@@ -79,21 +102,12 @@ final as (
         cancellation_code,
         cancelled_at,
         cancellation_authority,
-        status in ('CANCELLED', 'TRANSFERRED') and (
-            cancellation_code is null
-            -- No authority recorded is not the right authority.
-            or (needs_senior_cancellation_authority and not coalesce(
-                cancellation_authority = 'FCR'
-                or (cancellation_authority = 'DDM' and required_authority = 'DDM'),
-                false
-            ))
-            or (is_rape and cancellation_code = 'C2')
-            or is_duplicate_of_nothing_recorded
-        ) as is_questionable_cancellation,
+        cancellation_issue is not null as is_questionable_cancellation,
+        cancellation_issue,
         victim_person_key,
         beat_code,
         coalesce(list_contains(flags, 'DA'), false) as is_domestic_abuse,
-    from classified
+    from cancellations_judged
 )
 
 select * from final

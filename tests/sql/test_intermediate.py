@@ -162,18 +162,20 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
               cancellation_authority="SUPERVISOR", cancelled_at="2024-06-02 10:00:00"),
         cancelled("KNT/24/90", "5D", "C3", ""),  # no authority recorded is not the right one
     ])
-    assert rows(connection, "select crime_ref, is_questionable_cancellation from stg_crimes order by crime_ref") == [
-        ("KNT/24/0", False),
-        ("KNT/24/1", True),
-        ("KNT/24/2", False),
-        ("KNT/24/3", False),
-        ("KNT/24/4", True),
-        ("KNT/24/5", False),
-        ("KNT/24/6", True),
-        ("KNT/24/7", False),
-        ("KNT/24/8", True),
-        ("KNT/24/9", True),
-        ("KNT/24/90", True),
+    # Why each questioned cancellation does not stand, in the words the worklist gives the registrar.
+    assert rows(connection, """
+        select crime_ref, is_questionable_cancellation, cancellation_issue from stg_crimes order by crime_ref""") == [
+        ("KNT/24/0", False, None),
+        ("KNT/24/1", True, "C2 by DDM, needs the FCR"),
+        ("KNT/24/2", False, None),
+        ("KNT/24/3", False, None),
+        ("KNT/24/4", True, "C4 by SUPERVISOR, needs a DDM or the FCR"),
+        ("KNT/24/5", False, None),
+        ("KNT/24/6", True, "C2 on a rape"),
+        ("KNT/24/7", False, None),
+        ("KNT/24/8", True, "no cancellation code"),
+        ("KNT/24/9", True, "C1 by SUPERVISOR, needs a DDM or the FCR"),
+        ("KNT/24/90", True, "C3 with no authority recorded"),
     ]
 
 
@@ -200,13 +202,13 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
             duplicate("KNT/24/6", "KNT-5", ""),
         ],
     )
-    assert rows(connection, "select crime_ref, is_questionable_cancellation from stg_crimes order by crime_ref") == [
-        ("KNT/24/1", True),
-        ("KNT/24/2", False),
-        ("KNT/24/3", False),
-        ("KNT/24/4", False),
-        ("KNT/24/5", False),
-        ("KNT/24/6", False),
+    assert rows(connection, "select crime_ref, cancellation_issue from stg_crimes order by crime_ref") == [
+        ("KNT/24/1", "C3 but the victim has no live record"),
+        ("KNT/24/2", None),
+        ("KNT/24/3", None),
+        ("KNT/24/4", None),
+        ("KNT/24/5", None),
+        ("KNT/24/6", None),
     ]
     assert rows(connection, """
         select candidate_ref, outcome, recorded_crimes, removed_crimes, unrecorded_crimes, questionably_cancelled_crimes
@@ -217,8 +219,8 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
         ("KNT-4", "CANCELLED_VALID", 0, 1, 0, 0),
         ("KNT-5", "CANCELLED_VALID", 0, 1, 0, 0),
     ]
-    assert rows(connection, "select candidate_ref, reason_codes from worklist order by candidate_ref") == [
-        ("KNT-1", "UNRECORDED|CANCELLED_QUESTIONABLE"),
+    assert rows(connection, "select candidate_ref, reason_codes, cancellation_issues from worklist order by candidate_ref") == [
+        ("KNT-1", "UNRECORDED|CANCELLED_QUESTIONABLE", "KNT/24/1: C3 but the victim has no live record"),
     ]
     # The pandas and polars implementations of the core rules (the differential tests) agree here too.
     outcomes = rows(connection, "select candidate_ref, outcome from int_candidate_outcomes order by candidate_ref")
