@@ -265,3 +265,23 @@ def test_outputs_are_readable_by_owner_only(settings, landing):
     from pathlib import Path
 
     assert Path(result.raw_partition).stat().st_mode & 0o077 == 0
+
+
+def test_a_timestamp_prints_back_by_cast_exactly_as_strftime_prints_it():
+    """Extraction checks a date-time by printing the parsed value back with a cast (fast); it must
+    give strftime's answer on every value, the ones strptime rolls over or half-reads included."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipelines.contract import LOCAL_TIME_FORMAT
+
+    written = pa.array([
+        "2024-06-01 10:00:00", "2024-02-29 00:00:00", "2023-02-29 00:00:00", "2024-02-30 10:00:00",
+        "2024-6-1 1:2:3", "2024-06-01 24:00:00", "2024-06-01 23:59:60", "0001-01-01 00:00:00",
+        "0999-12-31 23:59:59", "1969-12-31 23:59:59", "10000-01-01 00:00:00", " 2024-06-01 10:00:00",
+        "2024-06-01T10:00:00", "2024-06-01 10:00:00.5", "+2024-06-01 10:00:00", "2024-06-01 10:00", None,
+    ])
+    parsed = pc.strptime(written, format=LOCAL_TIME_FORMAT, unit="s", error_is_null=True)
+    assert parsed.cast(pa.string()).to_pylist() == pc.strftime(parsed, format=LOCAL_TIME_FORMAT).to_pylist()
+    kept = pc.fill_null(pc.equal(parsed.cast(pa.string()), written), False).to_pylist()
+    assert kept == [True, True] + [False] * 5 + [True, True, True] + [False] * 7
