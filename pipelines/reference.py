@@ -1,8 +1,11 @@
 """The code lists of the national crime-recording rules, shipped with the package.
 
-The CSV files in ``pipelines/reference/`` are copies of ``../shared/reference/``; a force may add
-codes (never remove them) by pointing ``reference_dir`` in its configuration at a folder holding
-extended copies.
+The CSV files in ``pipelines/reference/`` are copies of ``../shared/reference/``, the canonical
+lists of the export contract. Extraction, the GX suites and the SQL all read them from here. A
+force whose systems use codes of their own maps them onto these with a column map
+(``pipelines/sources/column_map.py``, config/column_maps/); a code the national lists lack is
+added to these copies (never removed, as the contract's consumers rely on every code).
+``load_reference``'s ``reference_dir`` reads another folder's copies (tests build suites from it).
 """
 
 from __future__ import annotations
