@@ -176,9 +176,12 @@ def source_database_url(settings: Settings) -> str | None:
 
 
 def landing_and_lake(params: dict) -> tuple[Path, Path]:
+    """The landing folder and the lake (a folder or an fsspec URL such as s3://bucket/prefix)."""
+    from pipelines.lake import location
+
     landing = params.get("landing_dir") or os.environ.get(LANDING_ENV) or DEFAULT_LANDING
     lake_dir = params.get("lake_dir") or os.environ.get(LAKE_ENV) or DEFAULT_LAKE
-    return Path(landing), Path(lake_dir)
+    return Path(landing), location(lake_dir)
 
 
 def settings_for(force: str, params: dict, *, need_key: bool = True) -> Settings:
@@ -268,13 +271,15 @@ class AirflowSmtpTransport:
     def send(self, alert: Alert) -> str:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-        with SmtpHook(smtp_conn_id=self.conn_id) as hook:
+        from pipelines.lake import local_copies
+
+        with SmtpHook(smtp_conn_id=self.conn_id) as hook, local_copies(alert.attachments) as files:
             hook.send_email_smtp(
                 to=list(alert.recipients),
                 subject=alert.subject,
                 html_content=alert.html(),
                 from_email=hook.from_email or alert.sender,
-                files=[str(path) for path in alert.attachments if path.exists()],
+                files=[str(path) for path in files],
                 custom_headers={"X-CDI-Force": alert.force, "X-CDI-Snapshot-Date": alert.snapshot_date.isoformat()},
             )
             return f"Airflow connection {self.conn_id} ({hook.host}:{hook.port})"

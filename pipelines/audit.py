@@ -45,7 +45,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines import lake, outputs
 from pipelines.reconcile import wilson
@@ -341,14 +340,14 @@ def ingest_verdicts(settings: Settings, snapshot_date: dt.date, verdict_file: Pa
     if not plan_file.exists():
         raise FileNotFoundError(f"no audit sample was drawn for {settings.force} {snapshot_date}: {plan_file}")
     plan = lake.read_json(plan_file)
-    with open(plan["sample_file"], newline="", encoding="utf-8") as handle:
+    with lake.location(plan["sample_file"]).open(newline="", encoding="utf-8") as handle:
         sample = {row["candidate_ref"].lstrip("'"): {**row, "expected_crimes": int(row["expected_crimes"]),
                                                      "screened_recorded_crimes": int(row["screened_recorded_crimes"])}
                   for row in csv.DictReader(handle)}
     rates = audited_rates(read_verdicts(Path(verdict_file), sample), plan)
     screened = {
         (row["dimension"], row["dimension_value"]): row
-        for row in pq.read_table(lake.mart_path(settings.lake_dir, "recording_rates", settings.force, snapshot_date)).to_pylist()
+        for row in lake.read_parquet(lake.mart_path(settings.lake_dir, "recording_rates", settings.force, snapshot_date)).to_pylist()
     }
     screened_key = {"ALL": ("overall", "ALL"), "VIOLENCE": ("crime_group", VIOLENCE)}
     for row in rates:

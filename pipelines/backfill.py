@@ -281,7 +281,7 @@ def _extract_period_export(settings: Settings, dates: list[dt.date], period_land
     extracted = _run_parallel(_extract_period_source, [(settings, source, first, last, path, export_date)
                                                        for source, path in zip(SOURCE_NAMES, files)], jobs, ticker)
     result.period_extracts = {source: summary for source, summary in zip(SOURCE_NAMES, extracted)}
-    period_files = {source: Path(summary["raw_partition"]) for source, summary in result.period_extracts.items()}
+    period_files = {source: lake.location(summary["raw_partition"]) for source, summary in result.period_extracts.items()}
     _check_period_covers(period_files, settings, first)
     return result, period_files
 
@@ -340,7 +340,7 @@ def _check_period_covers(period_files: dict[str, Path], settings: Settings, firs
     """The export must reach back to the first date's lookback window, or the early dates would
     count a fraction of their reports and look like a collapse (or a recovery) in recording."""
     window_start = reconcile.sql_parameters(settings, first)["window_start"]
-    with reconcile.open_connection() as connection:
+    with reconcile.open_connection(settings.lake_dir) as connection:
         earliest, late = connection.execute(
             "select strftime(min(updated_at), '%Y-%m-%d %H:%M'), min(updated_at) > $window_start + interval 1 day "
             "from read_parquet($files, hive_partitioning = false, union_by_name = true)",
@@ -368,7 +368,7 @@ def _reconcile_run(settings: Settings, dates: list[dt.date], period_files: dict[
     is compared with the same counts a single pass would have written for that date.
     """
     counts: dict[str, int] = {}
-    with reconcile.open_connection() as connection:
+    with reconcile.open_connection(settings.lake_dir) as connection:
         connection.execute(f"set threads = {int(threads)}")
         previous = dates[0] - dt.timedelta(days=1)
         if period_files is not None:

@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--date", type=_date, required=True, help="snapshot date, YYYY-MM-DD")
 
     def lake_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--lake", type=Path, required=True, help="the Parquet lake folder")
+        # Kept as text: pathlib would fold an URL's "//"; the settings make it a location.
+        sub.add_argument("--lake", required=True,
+                         help="the Parquet lake folder, or an fsspec URL such as s3://bucket/prefix")
 
     def period_options(sub: argparse.ArgumentParser, what: str) -> None:
         sub.add_argument("--from", dest="start", type=_date, required=True, help=f"first {what}")
@@ -353,6 +355,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
+# The object-store clients of a lake on s3:// log every request's headers at DEBUG, a session
+# token (AWS_SESSION_TOKEN) among them: --debug is for our code, so they stay at INFO.
+OBJECT_STORE_LOGGERS = ("botocore", "aiobotocore", "s3fs", "urllib3")
+
 COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict, "report": cmd_report,
             "backfill": cmd_backfill, "audit": cmd_audit}
 
@@ -362,6 +368,8 @@ def _configure_output(debug: bool, verbose: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.CRITICAL
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
                         force=True)
+    for name in OBJECT_STORE_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
     if not debug:
         warnings.simplefilter("ignore")
 

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines import stages
+from pipelines import lake, stages
 from pipelines.contract import SOURCE_NAMES
 from pipelines.settings import Settings
 from pipelines.verdict import Verdict, load_verdict
@@ -65,8 +65,8 @@ def run_daily(settings: Settings, snapshot_date: dt.date, *, smtp=None, progress
     done("notify")
     return RunOutcome(
         verdict=load_verdict(settings, snapshot_date),
-        report_file=Path(published["report"]),
-        worklist_file=Path(published["worklist"]),
-        outbox_file=Path(notified["outbox_file"]) if notified.get("outbox_file") else None,
+        report_file=lake.location(published["report"]),
+        worklist_file=lake.location(published["worklist"]),
+        outbox_file=lake.location(notified["outbox_file"]) if notified.get("outbox_file") else None,
         breach_message=breach_message,
     )

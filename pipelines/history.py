@@ -20,7 +20,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines import lake
 from pipelines.reconcile import NO_PROGRESS_BAR
@@ -174,7 +173,7 @@ select * from final
 def snapshot_dates(lake_dir: Path, mart: str, force: str) -> list[dt.date]:
     """Snapshot dates holding a partition of ``mart`` for ``force``, oldest first."""
     dates = []
-    for part in Path(lake_dir).glob(str(Path("marts") / mart / f"force={force}" / "snapshot_date=*" / lake.PART_FILE)):
+    for part in lake.location(lake_dir).glob(f"marts/{mart}/force={force}/snapshot_date=*/{lake.PART_FILE}"):
         try:
             dates.append(dt.date.fromisoformat(part.parent.name.removeprefix("snapshot_date=")))
         except ValueError:
@@ -236,8 +235,12 @@ class DayView:
         return sorted(set(self.sources.values()))
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
+def _connection(lake_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the Wilson macro, reading ``lake_dir``'s files when given
+    (a lake on object storage through its fsspec filesystem)."""
     connection = duckdb.connect(":memory:")
+    if lake_dir is not None:
+        lake.register_filesystem(connection, lake_dir)
     connection.execute("set TimeZone = 'UTC'")
     connection.execute(NO_PROGRESS_BAR)
     connection.execute(WILSON_MACRO.read_text(encoding="utf-8"))
@@ -249,7 +252,7 @@ def _daily_mart_usable(lake_dir: Path, force: str, snapshots: list[dt.date]) -> 
     if not snapshots or not set(snapshots) <= available:
         return False
     path = lake.mart_path(lake_dir, DAILY_RATES_MART, force, snapshots[-1])
-    names = set(pq.ParquetFile(path).schema_arrow.names)
+    names = set(lake.read_parquet_schema(path).names)
     if not DAILY_RATES_COLUMNS <= names:
         log.warning("%s lacks columns %s: summing candidate_outcomes instead", DAILY_RATES_MART,
                     sorted(DAILY_RATES_COLUMNS - names))
@@ -272,7 +275,7 @@ def day_view(
     used = sorted(set(sources.values()))
     mart = DAILY_RATES_MART if _daily_mart_usable(lake_dir, force, used) else "candidate_outcomes"
     query = DAY_COUNTS_FROM_DAILY_MART if mart == DAILY_RATES_MART else DAY_COUNTS_FROM_OUTCOMES
-    with _connection() as connection:
+    with _connection(lake_dir) as connection:
         connection.register(
             "day_sources",
             pa.table({"report_day": list(sources), "snapshot_date": list(sources.values())},
@@ -288,7 +291,7 @@ def day_view(
                 "0::bigint as recorded_within_24h, 0::bigint as unrecorded, 0::bigint as pending limit 0"
             ).to_arrow_table()
     worklist_sources = {**held_day_sources(snapshots, missing), **sources}
-    return DayView(force, first_day, last_day, sources, counts, mart, missing, Path(lake_dir),
+    return DayView(force, first_day, last_day, sources, counts, mart, missing, lake.location(lake_dir),
                    dict(sorted(worklist_sources.items())))
 
 
@@ -313,7 +316,7 @@ def gate_rates_by_snapshot(lake_dir: Path, force: str, first: dt.date, last: dt.
     if not snapshots:
         return []
     files = [str(lake.mart_path(lake_dir, "recording_rates", force, snapshot)) for snapshot in snapshots]
-    with _connection() as connection:
+    with _connection(lake_dir) as connection:
         return connection.sql(
             "select * from read_parquet($files, hive_partitioning = false, union_by_name = true) "
             "order by snapshot_date, dimension, dimension_value",
@@ -457,7 +460,7 @@ def changes_since_previous(
     if previous_file.exists() and current_file.exists():
         first_now, _ = settled_days(snapshot_date, lookback_days, maturity_lag_days)
         first_before, last_before = settled_days(previous, lookback_days, maturity_lag_days)
-        with _connection() as connection:
+        with _connection(lake_dir) as connection:
             restated = connection.sql(RESTATED_DAYS, params={
                 "previous_file": str(previous_file), "current_file": str(current_file),
                 "first_day": max(first_now, first_before), "last_day": last_before,
@@ -522,19 +525,19 @@ def worklist_for_days(view: DayView) -> list[dict]:
     settled it, or for a day not yet settled the latest run holding it)."""
     sources = view.worklist_sources or view.sources
     used = [s for s in sorted(set(sources.values()))
-            if lake.mart_path(Path(view.lake_dir), "worklist", view.force, s).exists()] if view.lake_dir else []
+            if lake.mart_path(view.lake_dir, "worklist", view.force, s).exists()] if view.lake_dir else []
     if not used:
         return []
-    with _connection() as connection:
+    with _connection(view.lake_dir) as connection:
         connection.register(
             "day_sources",
             pa.table({"report_day": list(sources), "snapshot_date": list(sources.values())},
                      schema=pa.schema([("report_day", pa.date32()), ("snapshot_date", pa.date32())])),
         )
-        worklist_files = [str(lake.mart_path(Path(view.lake_dir), "worklist", view.force, s)) for s in used]
-        if all("report_day" in pq.ParquetFile(path).schema_arrow.names for path in worklist_files):
+        worklist_files = [str(lake.mart_path(view.lake_dir, "worklist", view.force, s)) for s in used]
+        if all("report_day" in lake.read_parquet_schema(path).names for path in worklist_files):
             return connection.sql(WORKLIST_WITH_REPORT_DAY, params={"worklist_files": worklist_files}).to_arrow_table().to_pylist()
         return connection.sql(WORKLIST_FOR_DAYS, params={
             "worklist_files": worklist_files,
-            "outcome_files": [str(lake.mart_path(Path(view.lake_dir), "candidate_outcomes", view.force, s)) for s in used],
+            "outcome_files": [str(lake.mart_path(view.lake_dir, "candidate_outcomes", view.force, s)) for s in used],
         }).to_arrow_table().to_pylist()

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
-import pyarrow.parquet as pq
 
 from pipelines import history, lake, outputs
 from pipelines.settings import ConfigurationError, Settings
@@ -209,7 +208,7 @@ def previous_run(settings: Settings, snapshot_date: dt.date) -> PreviousRun | No
     return PreviousRun(
         snapshot_date=previous,
         rates={(row["dimension"], row["dimension_value"]): row["recording_rate"] for row in rates},
-        worklist_items=pq.read_metadata(worklist_file).num_rows if worklist_file.exists() else 0,
+        worklist_items=lake.parquet_row_count(worklist_file) if worklist_file.exists() else 0,
         status="NOT EVALUATED" if gate is None else ("PASSED" if gate.get("passed") else "BREACHED"),
     )
 

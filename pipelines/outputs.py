@@ -14,7 +14,6 @@ import io
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines import lake
 
@@ -58,4 +57,4 @@ def read_mart(lake_dir: Path, mart: str, force: str, snapshot_date: dt.date) -> 
         raise FileNotFoundError(
             f"no {mart} mart for {force} {snapshot_date} in the lake {lake_dir} (has that run finished?): {path}"
         )
-    return pq.read_table(path)
+    return lake.read_parquet(path)

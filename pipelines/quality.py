@@ -1076,7 +1076,7 @@ def write_validation_results(outcomes: list, path: Path) -> Path:
         "success": all(outcome.ok for outcome in outcomes),
         "outcomes": [outcome.to_dict() for outcome in outcomes],
     }
-    return lake.write_json(document, Path(path))
+    return lake.write_json(document, path)
 
 
 @_holding_quality_lock

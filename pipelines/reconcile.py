@@ -190,8 +190,12 @@ def check_invariants(connection: duckdb.DuckDBPyConnection, parameters: dict[str
 NO_PROGRESS_BAR = "set enable_progress_bar = false"
 
 
-def open_connection() -> duckdb.DuckDBPyConnection:
+def open_connection(lake_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection for the rules; given the lake, it reads the lake's files wherever
+    the lake is (`lake.register_filesystem`)."""
     connection = duckdb.connect(":memory:")
+    if lake_dir is not None:
+        lake.register_filesystem(connection, lake_dir)
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set preserve_insertion_order = false")
     connection.execute(NO_PROGRESS_BAR)
@@ -240,19 +244,20 @@ def build_marts(connection: duckdb.DuckDBPyConnection, parameters: dict[str, obj
 def write_mart(connection: duckdb.DuckDBPyConnection, mart: str, final_path: Path) -> Path:
     """Write one mart as the partition's Parquet file, atomically (lake.atomic_file).
 
-    DuckDB writes the file itself: no copy of a million-row mart through Python.
+    DuckDB writes the file itself, to local disk: no copy of a million-row mart through Python
+    (on object storage the finished file is then uploaded whole, never streamed: see lake.py).
     """
     if mart not in MARTS:
         raise ValueError(f"unknown mart {mart!r}")
     with lake.atomic_file(final_path) as temporary:
         target = str(temporary).replace("'", "''")
         connection.execute(f"copy (select * from {mart}) to '{target}' (format parquet, compression zstd)")
-    return Path(final_path)
+    return lake.location(final_path)
 
 
 def reconcile_snapshot(settings: Settings, snapshot_date: dt.date) -> ReconcileResult:
     """Reconcile one force's snapshot from the lake and write its marts; return what was written."""
-    with open_connection() as connection:
+    with open_connection(settings.lake_dir) as connection:
         previous = register_snapshot(connection, settings, snapshot_date)
         return reconcile_registered(connection, settings, snapshot_date, previous)
 

@@ -21,7 +21,6 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines import charts, history, lake, outputs
 from pipelines.localtime import local_midnight_utc
@@ -109,7 +108,7 @@ def _quarantine_reasons(lake_dir: Path, force: str, snapshots: list[dt.date]) ->
             path = lake.quarantine_path(lake_dir, source, force, snapshot)
             if not path.exists():
                 continue
-            for reason in pq.read_table(path, columns=["reason"])["reason"].to_pylist():
+            for reason in lake.read_parquet(path, columns=["reason"])["reason"].to_pylist():
                 for part in (reason or "").split("; "):
                     rule = re.split(r"[:,]? ['\"]", part, maxsplit=1)[0].strip()
                     counts[f"{source}: {rule}"] = counts.get(f"{source}: {rule}", 0) + 1
@@ -150,6 +149,15 @@ def _relative(target: Path, start: Path) -> str:
     return Path(os.path.relpath(Path(target).resolve(), Path(start).resolve())).as_posix()
 
 
+def data_docs_link(data_docs: Path | None, reports: Path) -> str | None:
+    """The report's link to the Data Docs, relative so the lake can move. None when the report is
+    on object storage: the Data Docs stay on the worker's disk, where a link from the report
+    downloaded from the store could not reach them."""
+    if data_docs is None or lake.on_object_store(reports):
+        return None
+    return _relative(data_docs, reports)
+
+
 def build_data_docs(settings: Settings) -> Path | None:
     """Rebuild the force's Great Expectations Data Docs; None (and a warning) if that fails."""
     try:
@@ -162,7 +170,7 @@ def build_data_docs(settings: Settings) -> Path | None:
 
 
 def existing_data_docs(settings: Settings) -> Path | None:
-    index = settings.lake_dir / "quality" / f"force={settings.force}" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    index = settings.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return index if index.exists() else None
 
 
@@ -221,7 +229,7 @@ def build_run_page(settings: Settings, snapshot_date: dt.date, *, data_docs: Pat
     )
     first, last = history.settled_days(snapshot_date, settings.lookback_days, settings.maturity_lag_days)
     record_changes_file = lake.mart_path(settings.lake_dir, "record_changes", settings.force, snapshot_date)
-    record_changes = pq.read_table(record_changes_file).to_pylist() if record_changes_file.exists() else None
+    record_changes = lake.read_parquet(record_changes_file).to_pylist() if record_changes_file.exists() else None
     return ReportPage(
         force=settings.force,
         title=f"Crime data integrity: {settings.force}",
@@ -256,7 +264,7 @@ def build_run_page(settings: Settings, snapshot_date: dt.date, *, data_docs: Pat
         worklist=worklist,
         worklist_note="Age: hours since the report at the snapshot's cut-off.",
         quality=_quality_summary(settings, [snapshot_date], show_snapshot=False),
-        data_docs_href=_relative(data_docs, reports) if data_docs else None,
+        data_docs_href=data_docs_link(data_docs, reports),
         downloads=downloads,
     )
 
@@ -422,7 +430,7 @@ def publish_period_report(settings: Settings, first_day: dt.date, last_day: dt.d
     page = build_period_page(settings, first_day, last_day, as_of=as_of, downloads=downloads, view=view, rows=rows,
                              worklist=worklist)
     docs = existing_data_docs(settings)
-    page.data_docs_href = _relative(docs, folder) if docs else None
+    page.data_docs_href = data_docs_link(docs, folder)
     lake.write_text(render_page(page), report_file)
     step(4)
     return {

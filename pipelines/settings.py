@@ -25,6 +25,10 @@ DEFAULTS_FILE = Path(__file__).parent / "defaults.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PSEUDONYM_KEY_ENV = "CDI_PSEUDONYM_KEY"
 CONFIG_DIR_ENV = "CDI_CONFIG_DIR"
+# Great Expectations' file context (suites, results, Data Docs) writes local files only: in a
+# local lake it lives in <lake>/quality; beside a lake on object storage, here or in this folder.
+QUALITY_DIR_ENV = "CDI_QUALITY_DIR"
+DEFAULT_QUALITY_DIR = PROJECT_ROOT / "var" / "quality"
 # Public on purpose: it only ever protects simulated people. `Settings` refuses it outside demo mode.
 DEMO_PSEUDONYM_KEY = b"cdi-monitor demo key: simulated data only"
 MIN_KEY_BYTES = 16
@@ -114,10 +118,16 @@ class Settings:
     probable_link_window_hours: int = 24  # a crime record this close to a report, same victim: probable link
     rolling_window_days: int = 28  # the recent window of matured report days the metrics also cover
     source: SourceSettings = field(default_factory=SourceSettings)  # csv files or a database
+    quality_root: Path | None = None  # Great Expectations' folders (QUALITY_DIR_ENV); None: <lake>/quality
 
     @property
     def outbox_dir(self) -> Path:
         return self.lake_dir / "outbox"
+
+    @property
+    def quality_dir(self) -> Path:
+        """This force's Great Expectations folder, always on local disk."""
+        return (self.quality_root or self.lake_dir / "quality") / f"force={self.force}"
 
 
 def validate_force_code(force: str) -> str:
@@ -206,12 +216,34 @@ def _time_zone(config: dict) -> str:
     return name
 
 
-def _directory(name: str, value: str | Path) -> Path:
-    """A folder given by configuration or a run's parameters: a plain path, nothing else."""
+def _folder_text(name: str, value: str | Path) -> str:
     text = str(value) if value is not None else ""
     if not text.strip() or re.search(r"[\x00-\x1f\x7f]", text):
         raise ConfigurationError(f"{name} must be a folder path without control characters, got {text!r}")
-    return Path(text)
+    return text
+
+
+def _directory(name: str, value: str | Path) -> Path:
+    """A folder given by configuration or a run's parameters: a plain path, nothing else."""
+    return Path(_folder_text(name, value))
+
+
+def _lake_location(value: str | Path) -> Path:
+    """The lake: a local folder, or an fsspec URL such as ``s3://bucket/prefix`` (`lake.location`)."""
+    from pipelines.lake import location  # the lake's rule; pyarrow only at run time
+
+    _folder_text("the lake folder", value)
+    return location(value)
+
+
+def _quality_root(lake_dir: Path) -> Path | None:
+    """Where Great Expectations keeps its files: $CDI_QUALITY_DIR if set; else in a local lake
+    (None: <lake>/quality, as always), or var/quality beside a lake on object storage."""
+    from pipelines.lake import on_object_store
+
+    if os.environ.get(QUALITY_DIR_ENV):
+        return _directory(f"${QUALITY_DIR_ENV}", os.environ[QUALITY_DIR_ENV])
+    return DEFAULT_QUALITY_DIR if on_object_store(lake_dir) else None
 
 
 def _positive_int(config: dict, name: str) -> int:
@@ -240,7 +272,7 @@ def load_settings(
     if clock.get("nonexistent") not in ("quarantine", "shift_forward"):
         raise ConfigurationError("clock_change.nonexistent must be quarantine or shift_forward")
     alerts = config.get("alerts", {})
-    landing_dir, lake_dir = _directory("the landing folder", landing_dir), _directory("the lake folder", lake_dir)
+    landing_dir, lake_dir = _directory("the landing folder", landing_dir), _lake_location(lake_dir)
     from pipelines.lake import restrict_new_files_to_owner  # the lake's rule; pyarrow only at run time
 
     restrict_new_files_to_owner()
@@ -254,6 +286,7 @@ def load_settings(
         probable_link_window_hours=_positive_int(config, "probable_link_window_hours"),
         rolling_window_days=_positive_int(config, "rolling_window_days"),
         source=_source_settings(config),
+        quality_root=_quality_root(lake_dir),
         maturity_lag_days=_positive_int(config, "maturity_lag_days"),
         time_zone=_time_zone(config),
         clock_change=ClockChangePolicy(clock["ambiguous"], clock["nonexistent"]),

@@ -13,8 +13,6 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from pipelines import lake, outputs
 from pipelines.contract import SOURCE_NAMES
 from pipelines.extract import extract_source
@@ -35,7 +33,8 @@ class GateBreach(RuntimeError):
 
 
 def quality_dir(settings: Settings) -> Path:
-    return lake.ensure_dir(settings.lake_dir / "quality" / f"force={settings.force}")
+    """Great Expectations' folder for the force: local disk, whatever the lake (`Settings.quality_dir`)."""
+    return lake.ensure_dir(settings.quality_dir)
 
 
 def extract(settings: Settings, source: str, snapshot_date: dt.date, *, database_url: str | None = None) -> dict:
@@ -64,7 +63,7 @@ def validate_raw_snapshots(settings: Settings, snapshot_date: dt.date) -> dict:
     as_of = snapshot_cutoff(settings, snapshot_date)
     outcomes = []
     for source in SOURCE_NAMES:
-        frame = pq.read_table(lake.raw_path(settings.lake_dir, source, settings.force, snapshot_date)).to_pandas()
+        frame = lake.read_parquet(lake.raw_path(settings.lake_dir, source, settings.force, snapshot_date)).to_pandas()
         outcomes.append(
             quality.validate_raw_snapshot(
                 source,

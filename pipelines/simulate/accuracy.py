@@ -152,7 +152,7 @@ class ProbableCrimeLinks(NamedTuple):
 def snapshot_connection(lake_dir: Path, truth_dir: Path, force: str, snapshot_date: dt.date) -> duckdb.DuckDBPyConnection:
     """A connection holding the views the queries read, over one snapshot's marts and raw
     partitions in a lake and the simulator's ground truth (``<truth_dir>/<force>/<table>.parquet``)."""
-    connection = duckdb.connect()
+    connection = lake.register_filesystem(duckdb.connect(), lake_dir)
     connection.execute(reconcile.NO_PROGRESS_BAR)
     for mart in MARTS_READ:
         connection.read_parquet(str(lake.mart_path(lake_dir, mart, force, snapshot_date))).create_view(mart)
