@@ -163,6 +163,36 @@ def raw_snapshot_suite(contract: SourceContract) -> gx.ExpectationSuite:
                 "A snapshot much smaller than the previous one is far more likely a broken export "
                 "than a fall in crime: it would show as crimes gone missing."
             ),
+            meta={quality.BOUND_BY: quality.PARAM_MIN_ROW_COUNT},
+        )
+    )
+    expectations.append(
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=parameter(quality.PARAM_MIN_ACCEPTED_ROWS),
+            severity=CRITICAL,
+            notes=(
+                "Extraction quarantines every row that breaks the contract, with its line and "
+                "reason; a snapshot most of whose rows were refused would be reconciled as if the "
+                "rest were all, and its rates would be wrong. Bound at run time: the rows the export "
+                "held less the configured max_quarantined_share of them (no bound while fewer than "
+                f"{quality.MIN_QUARANTINED_ROWS_JUDGED} rows are refused and some are accepted)."
+            ),
+            meta={quality.BOUND_BY: quality.PARAM_MIN_ACCEPTED_ROWS},
+        )
+    )
+    expectations.append(
+        gxe.ExpectColumnMaxToBeBetween(
+            column="updated_at",
+            min_value=parameter(quality.PARAM_MIN_NEWEST_UPDATE),
+            severity=CRITICAL,
+            notes=(
+                "A force's systems change every hour: an export whose newest update is older than "
+                "max_export_age_hours before the cut-off is an old file delivered again (yesterday's "
+                "copied as today's), and its figures would be reported as today's. Bound at run "
+                "time: the cut-off less the source's limit (no bound for a source with none, such as "
+                "referrals, which keep office hours, or for an empty snapshot)."
+            ),
+            meta={quality.BOUND_BY: quality.PARAM_MIN_NEWEST_UPDATE},
         )
     )
     expectations.extend(_source_rules(contract))

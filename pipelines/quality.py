@@ -70,6 +70,11 @@ CLOCK_CHANGE_NOTE = "clock_change_note"
 PARAM_AS_OF = "as_of"
 PARAM_EPOCH = "epoch"
 PARAM_MIN_ROW_COUNT = "min_row_count"
+PARAM_MIN_ACCEPTED_ROWS = "min_accepted_rows"  # the quarantined-share check (max_quarantined_share)
+PARAM_MIN_NEWEST_UPDATE = "min_newest_update"  # the stale-export check (max_export_age_hours)
+# An expectation's ``meta`` key naming the parameter that bounds it: GX results carry the bound
+# value, not its name, and the failure detail depends on which check it is.
+BOUND_BY = "bound_by"
 PARAM_MIN_SHARE_WITHIN_24H = "min_share_within_24h"
 
 # Gate checks; each names the key of the force's ``severity`` setting that applies to it.
@@ -168,6 +173,7 @@ class FailedExpectation:
     column: str | None
     severity: str
     detail: str
+    bound_by: str | None = None  # the suite parameter bounding it (BOUND_BY), if any
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -458,10 +464,19 @@ def validate_raw_snapshot(
     min_row_count = (
         None if previous_row_count is None else math.ceil(previous_row_count * (1 - drop_share))
     )
+    quarantined_share = float(settings["max_quarantined_share"])
+    max_age_hours = (settings["max_export_age_hours"] or {}).get(source)
+    cutoff = pd.Timestamp(as_of).tz_convert("UTC")
     parameters: dict[str, Any] = {
-        PARAM_AS_OF: pd.Timestamp(as_of).tz_convert("UTC"),
+        PARAM_AS_OF: cutoff,
         PARAM_EPOCH: pd.Timestamp(settings["epoch"], tz="UTC"),
         PARAM_MIN_ROW_COUNT: min_row_count,
+        PARAM_MIN_ACCEPTED_ROWS: min_accepted_rows(len(frame), rows_quarantined, quarantined_share),
+        PARAM_MIN_NEWEST_UPDATE: (
+            # not judged: a source with no limit, or no update to judge (an empty snapshot)
+            None if max_age_hours is None or "updated_at" not in frame or frame["updated_at"].isna().all()
+            else cutoff - pd.Timedelta(hours=float(max_age_hours))
+        ),
     }
     for list_name in REFERENCE_LISTS:
         parameters[list_name] = sorted(reference_codes(list_name, reference_dir))
@@ -520,19 +535,16 @@ def validate_raw_snapshot(
         statistics["list_columns"] = list_statistics
     statistics["seconds"] = round(time.perf_counter() - started, 3)
     for failure in failures:
-        row_count = failure.expectation_type == "expect_table_row_count_to_be_between"
-        if row_count and previous_row_count:
+        if failure.bound_by == PARAM_MIN_ROW_COUNT and previous_row_count:
             failure.detail = (
                 f"{len(frame)} rows vs {previous_row_count} in the previous snapshot: dropped "
                 f"{1 - len(frame) / previous_row_count:.0%}, more than the {drop_share:.0%} "
                 "allowed (a broken export looks like a fall in crime)"
             )
-
-    quarantined_share = float(settings["max_quarantined_share"])
-    failures += _too_much_quarantined(suite_names[0], len(frame), rows_quarantined, quarantined_share)
-    max_age_hours = (settings["max_export_age_hours"] or {}).get(source)
-    if max_age_hours is not None:
-        failures += _stale_export(suite_names[0], frame, parameters[PARAM_AS_OF], float(max_age_hours))
+        elif failure.bound_by == PARAM_MIN_ACCEPTED_ROWS:
+            failure.detail = _quarantined_detail(len(frame), rows_quarantined, quarantined_share)
+        elif failure.bound_by == PARAM_MIN_NEWEST_UPDATE:
+            failure.detail = _stale_detail(frame, cutoff, float(max_age_hours))
 
     outcome = ValidationOutcome(
         source=source,
@@ -547,6 +559,7 @@ def validate_raw_snapshot(
             "max_row_count_drop_share": drop_share,
             "rows_quarantined": rows_quarantined,
             "max_quarantined_share": quarantined_share,
+            "min_accepted_rows": parameters[PARAM_MIN_ACCEPTED_ROWS],
             "max_export_age_hours": max_age_hours,
             "reference_dir": reference_dir,
         },
@@ -556,53 +569,31 @@ def validate_raw_snapshot(
     return outcome
 
 
-QUARANTINED_SHARE_CHECK = "quarantined_share_at_most"
-
-
 # A share of a small source is judged from this many refused rows (one bad row of 19 is the
 # quarantine's ordinary work); a source with nothing accepted is judged whatever its size.
 MIN_QUARANTINED_ROWS_JUDGED = 10
 
 
-def _too_much_quarantined(suite: str, accepted: int, quarantined: int, max_share: float) -> list[FailedExpectation]:
-    """A check beside the suites (the frame holds the accepted rows only): a snapshot most of whose
-    rows were refused would be reconciled as if the rest were all, and its rates would be wrong."""
+def min_accepted_rows(accepted: int, quarantined: int, max_share: float) -> int | None:
+    """The fewest rows the raw snapshot may hold (the suite's ``min_accepted_rows``): the rows the
+    export held less the most ``max_share`` of them may be refused; None when not judged."""
     rows_in = accepted + quarantined
-    if not quarantined or quarantined <= max_share * rows_in:
-        return []
-    if quarantined < MIN_QUARANTINED_ROWS_JUDGED and accepted > 0:
-        return []
-    return [FailedExpectation(
-        suite=suite,
-        expectation_type=QUARANTINED_SHARE_CHECK,
-        column=None,
-        severity=CRITICAL,
-        detail=(f"{quarantined} of {rows_in} rows quarantined ({quarantined / rows_in:.0%}), more than the "
-                f"{max_share:.0%} allowed: the quarantine partition gives each row's line and reason"),
-    )]
+    if not quarantined or (quarantined < MIN_QUARANTINED_ROWS_JUDGED and accepted > 0):
+        return None
+    return rows_in - math.floor(max_share * rows_in)
 
 
-STALE_EXPORT_CHECK = "newest_update_at_most_hours_old"
+def _quarantined_detail(accepted: int, quarantined: int, max_share: float) -> str:
+    rows_in = accepted + quarantined
+    return (f"{quarantined} of {rows_in} rows quarantined ({quarantined / rows_in:.0%}), more than the "
+            f"{max_share:.0%} allowed: the quarantine partition gives each row's line and reason")
 
 
-def _stale_export(suite: str, frame: pd.DataFrame, as_of: pd.Timestamp, max_age_hours: float) -> list[FailedExpectation]:
-    """A check beside the suites: a force's systems change every hour, so an export whose newest
-    update is days before the snapshot's cut-off is an old file delivered again (yesterday's copied
-    as today's), and its figures would be reported as today's."""
-    if frame.empty or "updated_at" not in frame.columns:
-        return []
+def _stale_detail(frame: pd.DataFrame, as_of: pd.Timestamp, max_age_hours: float) -> str:
     newest = pd.to_datetime(frame["updated_at"], utc=True).max()
-    if pd.isna(newest) or as_of - newest <= pd.Timedelta(hours=max_age_hours):
-        return []
-    return [FailedExpectation(
-        suite=suite,
-        expectation_type=STALE_EXPORT_CHECK,
-        column="updated_at",
-        severity=CRITICAL,
-        detail=(f"the newest update is {newest:%Y-%m-%d %H:%M} UTC, {(as_of - newest) / pd.Timedelta(hours=1):.0f} hours "
-                f"before the snapshot's cut-off {as_of:%Y-%m-%d %H:%M} UTC, more than the {max_age_hours:g} allowed: "
-                "a stale export?"),
-    )]
+    return (f"the newest update is {newest:%Y-%m-%d %H:%M} UTC, {(as_of - newest) / pd.Timedelta(hours=1):.0f} hours "
+            f"before the snapshot's cut-off {as_of:%Y-%m-%d %H:%M} UTC, more than the {max_age_hours:g} allowed: "
+            "a stale export?")
 
 
 def _source_lines(frame: pd.DataFrame) -> np.ndarray | None:
@@ -692,6 +683,7 @@ def _failures(
                 column=_column_of(kwargs),
                 severity=_severity_of(config),
                 detail=_detail(config.type, kwargs, expectation_result, person_keys, source_lines),
+                bound_by=(config.meta or {}).get(BOUND_BY),
             )
         )
     for failure in failures:

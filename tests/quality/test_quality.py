@@ -252,7 +252,8 @@ def test_a_snapshot_mostly_quarantined_stops_the_run(quality_dir):
                                             thresholds=THRESHOLDS, quality_dir=quality_dir, rows_quarantined=57)
     assert not outcome.success
     [failure] = outcome.failures
-    assert (failure.expectation_type, failure.severity) == ("quarantined_share_at_most", "critical")
+    assert (failure.expectation_type, failure.severity) == ("expect_table_row_count_to_be_between", "critical")
+    assert (failure.bound_by, outcome.parameters["min_accepted_rows"]) == ("min_accepted_rows", 57)  # 60 - 5% of 60
     assert failure.detail.startswith("57 of 60 rows quarantined (95%), more than the 5% allowed")
     # a few refused rows are the quarantine's ordinary work; the allowed share itself is not a breach
     assert validate("crimes", clean_crimes(), quality_dir).success
@@ -272,7 +273,8 @@ def test_a_stale_export_stops_the_run(quality_dir):
     outcome = quality.validate_raw_snapshot("incidents", stale, as_of=AS_OF + dt.timedelta(days=3),
                                             previous_row_count=None, thresholds=THRESHOLDS, quality_dir=quality_dir)
     assert not outcome.success
-    [failure] = [f for f in outcome.failures if f.expectation_type == "newest_update_at_most_hours_old"]
+    [failure] = [f for f in outcome.failures if f.expectation_type == "expect_column_max_to_be_between"]
+    assert failure.bound_by == "min_newest_update"
     assert failure.severity == "critical" and failure.column == "updated_at"
     assert failure.detail.startswith("the newest update is 2024-06-01 23:00 UTC, 73 hours before the snapshot's cut-off")
     # the same export on its own day is fresh; a quiet source (referrals: office hours) is not judged
