@@ -90,6 +90,8 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
             # C3 (a duplicate of a crime already recorded) stands only while its victim has a live record.
             | ((pl.col("status") == "CANCELLED") & (pl.col("cancellation_code") == "C3")
                & pl.col("victim_person_key").is_not_null()
+               & (pl.col("reported_s") >= int(parameters["window_start"].timestamp())
+                  + int(parameters["duplicate_record_days"]) * 86400)
                & ~pl.col("victim_person_key").is_in(
                    pl.col("victim_person_key").filter((pl.col("status") == "RECORDED") & ~pl.col("is_n100")).implode()
                )).fill_null(False)

@@ -116,6 +116,11 @@ class Settings:
     demo: bool
     pseudonym_key: bytes | None = field(repr=False)  # None: this process only reads the lake
     probable_link_window_hours: int = 24  # a crime record this close to a report, same victim: probable link
+    # A C3 record reported this long after the window start has its original in the snapshot (a
+    # duplicate is recorded days after the crime it repeats, not weeks), so a victim with no live
+    # record then means the C3 duplicates nothing: questioned. Earlier, the original may be older
+    # than the window: the C3 stands.
+    duplicate_record_days: int = 7
     rolling_window_days: int = 28  # the recent window of matured report days the metrics also cover
     source: SourceSettings = field(default_factory=SourceSettings)  # csv files or a database
     quality_root: Path | None = None  # Great Expectations' folders (QUALITY_DIR_ENV); None: <lake>/quality
@@ -284,6 +289,7 @@ def load_settings(
         recording_window_hours=_positive_int(config, "recording_window_hours"),
         duplicate_call_window_hours=_positive_int(config, "duplicate_call_window_hours"),
         probable_link_window_hours=_positive_int(config, "probable_link_window_hours"),
+        duplicate_record_days=_positive_int(config, "duplicate_record_days"),
         rolling_window_days=_positive_int(config, "rolling_window_days"),
         source=_source_settings(config),
         quality_root=_quality_root(lake_dir),

@@ -7,8 +7,11 @@
 -- Rule 4 with rule 3 (C3): C3 says the record duplicates, or is part of, a crime already
 --   recorded; one crime per victim, so that crime is a live record naming the same victim. A C3
 --   that leaves its victim with no live record in the snapshot does not stand: it is how a
---   victim's only crime is cancelled away as "a duplicate" of someone else's. A record naming no
---   victim cannot be checked, and its C3 stands on the authority rule alone.
+--   victim's only crime is cancelled away as "a duplicate" of someone else's. Judged only for a
+--   record reported $duplicate_record_days or more after the window start ($window_start): the
+--   snapshot holds records created or updated since then, so an earlier one's original may be
+--   missing from it (the simulated year's 97 C3 records at the window's edge all were). A record
+--   naming no victim cannot be checked, and its C3 stands on the authority rule alone.
 with
 
 crimes as (
@@ -22,6 +25,7 @@ offence_codes as (
 duplicate_cancellations as (
     select victim_person_key from crimes
     where status = 'CANCELLED' and cancellation_code = 'C3' and victim_person_key is not null
+        and reported_at >= cast($window_start as timestamptz) + to_days(cast($duplicate_record_days as integer))
 ),
 
 victims_already_recorded as (
@@ -51,6 +55,7 @@ classified as (
             or crimes.ho_offence_code in ('1', '2', '5D') as needs_senior_cancellation_authority,
         cancellation_codes.required_authority,
         crimes.cancellation_code = 'C3' and crimes.victim_person_key is not null
+            and crimes.reported_at >= cast($window_start as timestamptz) + to_days(cast($duplicate_record_days as integer))
             and already_recorded.victim_person_key is null as is_duplicate_of_nothing_recorded,
     from crimes
     left join offence_codes on offence_codes.code = crimes.ho_offence_code

@@ -180,8 +180,8 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
 
 
 def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, settings):
-    def duplicate(ref, incident_ref, person):  # C3 by a supervisor: enough authority for common assault
-        return crime(ref, incident_ref=incident_ref, victim_person_id=person, status="CANCELLED",
+    def duplicate(ref, incident_ref, person, reported_at="2024-06-01 10:00:00"):  # C3 by a supervisor: enough for common assault
+        return crime(ref, incident_ref=incident_ref, victim_person_id=person, status="CANCELLED", reported_at=reported_at,
                      cancellation_code="C3", cancellation_authority="SUPERVISOR", cancelled_at="2024-06-02 10:00:00")
 
     connection = reconcile_records(
@@ -192,6 +192,9 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
             # ...and a second call about it, whose own record was cancelled C3: the crime is on KNT-3
             incident("KNT-4", created_at="2024-06-01 11:00:00", victim_person_ids="P3"),
             incident("KNT-5", victim_person_ids=""),  # a C3 on a record naming no one cannot be checked
+            # reported in the window's first week (it starts 2024-04-10 23:00 UTC): the original may
+            # be older than the snapshot, so the C3 stands
+            incident("KNT-6", created_at="2024-04-13 10:00:00", victim_person_ids="P6"),
         ],
         crimes=[
             duplicate("KNT/24/1", "KNT-1", "P1"),
@@ -200,6 +203,7 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
             crime("KNT/24/4", incident_ref="KNT-3", victim_person_id="P3"),
             duplicate("KNT/24/5", "KNT-4", "P3"),
             duplicate("KNT/24/6", "KNT-5", ""),
+            duplicate("KNT/24/7", "KNT-6", "P6", reported_at="2024-04-13 10:00:00"),
         ],
     )
     assert rows(connection, "select crime_ref, cancellation_issue from stg_crimes order by crime_ref") == [
@@ -209,6 +213,7 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
         ("KNT/24/4", None),
         ("KNT/24/5", None),
         ("KNT/24/6", None),
+        ("KNT/24/7", None),
     ]
     assert rows(connection, """
         select candidate_ref, outcome, recorded_crimes, removed_crimes, unrecorded_crimes, questionably_cancelled_crimes
@@ -218,6 +223,7 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
         ("KNT-3", "RECORDED_ON_TIME", 1, 0, 0, 0),
         ("KNT-4", "CANCELLED_VALID", 0, 1, 0, 0),
         ("KNT-5", "CANCELLED_VALID", 0, 1, 0, 0),
+        ("KNT-6", "CANCELLED_VALID", 0, 1, 0, 0),
     ]
     assert rows(connection, "select candidate_ref, reason_codes, cancellation_issues from worklist order by candidate_ref") == [
         ("KNT-1", "UNRECORDED|CANCELLED_QUESTIONABLE", "KNT/24/1: C3 but the victim has no live record"),
