@@ -56,7 +56,6 @@ linked_crimes as (
         crimes.is_rape,
         crimes.is_n100,
         crimes.is_questionable_cancellation,
-        crimes.cancellation_issue,
         crimes.status = 'RECORDED' and not crimes.is_n100 as is_live,
         crimes.status = 'RECORDED' and crimes.is_n100 as is_n100_record,
         (crimes.status in ('CANCELLED', 'TRANSFERRED') and not crimes.is_questionable_cancellation)
@@ -104,9 +103,6 @@ records_per_candidate as (
         candidate_id,
         min(recorded_at) filter (where is_live) as first_recorded_at,
         count(*) filter (where is_questionable_cancellation) as questionably_cancelled_crimes,
-        -- Why each does not stand (stg_crimes), for the registrar: "<crime ref>: <issue>".
-        list(crime_ref || ': ' || cancellation_issue order by crime_ref) filter (where is_questionable_cancellation)
-            as questioned_cancellations,
         bool_or(is_live and is_rape) as has_live_rape_record,
         bool_or(is_n100_record) as has_n100_record,
         bool_or(is_transferred) as has_transfer,
@@ -116,6 +112,18 @@ records_per_candidate as (
         min(crime_group) filter (where not is_n100) <> max(crime_group) filter (where not is_n100) as has_mixed_groups,
     from linked_crimes
     group by candidate_id
+),
+
+questioned_cancellations as (
+    -- Why each questioned cancellation does not stand (stg_crimes), for the registrar:
+    -- "<crime ref>: <issue>". Grouped over the few questioned records only.
+    select
+        links.candidate_id,
+        list(crimes.crime_ref || ': ' || crimes.cancellation_issue order by crimes.crime_ref) as questioned_cancellations,
+    from int_candidate_crimes as links
+    join stg_crimes as crimes on crimes.crime_id = links.crime_id
+    where crimes.is_questionable_cancellation
+    group by links.candidate_id
 ),
 
 mixed_groups as (
@@ -155,7 +163,7 @@ counted as (
         coalesce(victims.extra_live_records, 0) as extra_live_records,
         coalesce(victims.named_victims, 0) as named_victims,
         coalesce(records.questionably_cancelled_crimes, 0) as questionably_cancelled_crimes,
-        coalesce(records.questioned_cancellations, []) as questioned_cancellations,
+        coalesce(questioned.questioned_cancellations, []) as questioned_cancellations,
         coalesce(records.has_live_rape_record, false) as has_live_rape_record,
         coalesce(records.has_n100_record, false) as has_n100_record,
         coalesce(records.has_transfer, false) as has_transfer,
@@ -169,6 +177,7 @@ counted as (
     left join records_per_candidate as records on records.candidate_id = candidates.candidate_id
     left join victims_per_candidate as victims on victims.candidate_id = candidates.candidate_id
     left join mixed_groups on mixed_groups.candidate_id = candidates.candidate_id
+    left join questioned_cancellations as questioned on questioned.candidate_id = candidates.candidate_id
     left join int_duplicate_calls as duplicates on duplicates.candidate_id = candidates.candidate_id
 ),
 
