@@ -132,11 +132,12 @@ def reconcile_pandas(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
     authority = crimes["cancellation_authority"]
     enough = (authority == "FCR") | ((authority == "DDM") & (required == "DDM"))
     taken_out_status = crimes["status"].isin(["CANCELLED", "TRANSFERRED"])
-    # C3 (a duplicate of a crime already recorded) stands only while its victim has a live record.
-    live_victims = crimes.loc[(crimes["status"] == "RECORDED") & ~crimes["is_n100"], "victim_person_key"]
+    # C3 (a duplicate of a crime already recorded) stands only while its victim has another record.
+    c3 = (crimes["status"] == "CANCELLED") & (crimes["cancellation_code"] == "C3")
+    victims_with_an_original = crimes.loc[~c3, "victim_person_key"]
     judged_from = pd.Timestamp(parameters["window_start"]) + pd.Timedelta(days=int(parameters["duplicate_record_days"]))
-    duplicate_of_nothing = ((crimes["status"] == "CANCELLED") & (crimes["cancellation_code"] == "C3")
-                            & crimes["victim_person_key"].notna() & ~crimes["victim_person_key"].isin(live_victims)
+    duplicate_of_nothing = (c3 & crimes["victim_person_key"].notna()
+                            & ~crimes["victim_person_key"].isin(victims_with_an_original)
                             & (crimes["reported_at"] >= judged_from))
     crimes["is_questionable"] = taken_out_status & (
         crimes["cancellation_code"].isna()

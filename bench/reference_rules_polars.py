@@ -87,13 +87,15 @@ def reconcile_polars(raw_files: dict[str, Path], parameters: dict) -> dict[str, 
                & ~((pl.col("cancellation_authority") == "FCR")
                    | ((pl.col("cancellation_authority") == "DDM") & (pl.col("required") == "DDM"))).fill_null(False))
             | (pl.col("is_rape") & (pl.col("cancellation_code") == "C2")).fill_null(False)
-            # C3 (a duplicate of a crime already recorded) stands only while its victim has a live record.
+            # C3 (a duplicate of a crime already recorded) stands only while its victim has another record.
             | ((pl.col("status") == "CANCELLED") & (pl.col("cancellation_code") == "C3")
                & pl.col("victim_person_key").is_not_null()
                & (pl.col("reported_s") >= int(parameters["window_start"].timestamp())
                   + int(parameters["duplicate_record_days"]) * 86400)
                & ~pl.col("victim_person_key").is_in(
-                   pl.col("victim_person_key").filter((pl.col("status") == "RECORDED") & ~pl.col("is_n100")).implode()
+                   pl.col("victim_person_key").filter(
+                       ~((pl.col("status") == "CANCELLED") & (pl.col("cancellation_code") == "C3")).fill_null(False)
+                   ).implode()
                )).fill_null(False)
         ),
     ).with_row_index("crime_id")

@@ -173,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     force_option(report)
     period_options(report, "report day of the period")
     lake_option(report)
-    report.add_argument("--out", type=Path,
-                        help="the report file; its CSV and Parquet go beside it "
+    report.add_argument("--out",  # text, so an s3:// URL survives (lake.location reads it)
+                        help="the report file, a path or an fsspec URL; its CSV and Parquet go beside it "
                              "(default <lake>/reports/force=<F>/period=<from>_<to>/report.html)")
     report.add_argument("--as-of", dest="as_of", type=_date, help="read only runs dated on or before this date")
 
@@ -355,10 +355,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
-# The object-store clients of a lake on s3:// log every request's headers at DEBUG, a session
-# token (AWS_SESSION_TOKEN) among them: --debug is for our code, so they stay at INFO.
-OBJECT_STORE_LOGGERS = ("botocore", "aiobotocore", "s3fs", "urllib3")
-
 COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "verdict": cmd_verdict, "report": cmd_report,
             "backfill": cmd_backfill, "audit": cmd_audit}
 
@@ -368,8 +364,10 @@ def _configure_output(debug: bool, verbose: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.CRITICAL
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
                         force=True)
-    for name in OBJECT_STORE_LOGGERS:
-        logging.getLogger(name).setLevel(max(level, logging.INFO))
+    if debug:  # --debug is for our code: the object-store clients' request headers carry tokens
+        from pipelines.lake import keep_object_store_logs_above_debug
+
+        keep_object_store_logs_above_debug()
     if not debug:
         warnings.simplefilter("ignore")
 

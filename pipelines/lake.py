@@ -30,7 +30,8 @@ Every partition is one file, and a reader sees the old file or the new one, neve
 - on object storage there is no rename (S3's is a copy and a delete), but an object PUT becomes
   visible whole: the file is written complete to a local spool file first, then uploaded to its
   final key in one PUT (from 100 MB, s3fs's multipart upload, which is also only visible once
-  completed). Nothing is ever written to the store under another name. A crash before the upload
+  completed; a read overlapping the replacement fails with s3fs's FileExpired rather than mixing
+  the two). Nothing is ever written to the store under another name. A crash before the upload
   leaves the previous object intact and a spool file in ``$TMPDIR/cdi-lake-spool-<uid>/`` (removed
   by the next write once stale); a crash during a multipart upload leaves an incomplete upload,
   invisible to readers, that the bucket's lifecycle rule (AbortIncompleteMultipartUpload) removes.
@@ -53,8 +54,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
+import stat
 import sys
 import tempfile
 import time
@@ -85,6 +88,19 @@ URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 SPOOL_PREFIX = "cdi-lake-spool-"
 
 
+# The clients of a lake on object storage log every request's headers at DEBUG, a session token
+# (AWS_SESSION_TOKEN) among them: whatever the process's log level (`cdi --debug`, Airflow's
+# logging at DEBUG), they are kept at INFO or above once the lake is on object storage.
+OBJECT_STORE_LOGGERS = ("botocore", "aiobotocore", "s3fs", "urllib3")
+
+
+def keep_object_store_logs_above_debug() -> None:
+    for name in OBJECT_STORE_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
 def location(value: str | os.PathLike) -> Path:
     """A lake, or a file in it, as given by configuration: a local path as a `pathlib.Path`
     (``file://`` URLs too), an fsspec URL such as ``s3://bucket/prefix`` as a `upath.UPath`."""
@@ -93,7 +109,15 @@ def location(value: str | os.PathLike) -> Path:
     text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
     if text.startswith("file://"):
         return Path(UPath(text).path)
-    return UPath(text) if URL_SCHEME.match(text) else Path(text)
+    scheme = URL_SCHEME.match(text)
+    if not scheme:
+        return Path(text)
+    keep_object_store_logs_above_debug()
+    text = scheme.group(0).lower() + text[scheme.end():]  # S3:// is s3://
+    try:
+        return UPath(text)
+    except ValueError as error:  # no fsspec filesystem for the scheme (gcsfs, adlfs... not installed)
+        raise ValueError(f"{text!r}: {error} (install the fsspec package of that store)") from None
 
 
 def on_object_store(path: object) -> bool:
@@ -272,8 +296,19 @@ def _uploaded_file(final_path: UPath) -> Iterator[Path]:
 
 
 def _spool_dir() -> Path:
-    """This user's folder for files on their way to object storage (the lake's data, so private)."""
-    return ensure_dir(Path(tempfile.gettempdir()) / f"{SPOOL_PREFIX}{os.getuid()}")
+    """This user's folder for files on their way to object storage (the lake's data, so private).
+
+    Its name is predictable and the temporary folder shared, so a folder someone else made (or a
+    symbolic link) is refused: another user could otherwise swap a file between its writing and
+    its upload."""
+    folder = ensure_dir(Path(tempfile.gettempdir()) / f"{SPOOL_PREFIX}{os.getuid()}")
+    status = os.lstat(folder)
+    if stat.S_ISLNK(status.st_mode) or status.st_uid != os.getuid() or status.st_mode & 0o077:
+        raise PermissionError(
+            f"{folder} must be a folder of this user's that no one else may open (files on their way to "
+            "the lake are written there): remove it, or set TMPDIR to a private folder"
+        )
+    return folder
 
 
 def _remove_stale_spools(spool_dir: Path) -> None:

@@ -33,8 +33,8 @@ def _cell(value: object) -> object:
         return value.isoformat()
     if isinstance(value, float):
         return f"{value:.6g}"
-    if isinstance(value, (list, tuple)):
-        return "|".join(str(item) for item in value)
+    if isinstance(value, (list, tuple)):  # a list starting with a source reference is source text too
+        return neutralise_formula("|".join(str(item) for item in value))
     return neutralise_formula(value)
 
 

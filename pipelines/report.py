@@ -419,7 +419,7 @@ def publish_period_report(settings: Settings, first_day: dt.date, last_day: dt.d
     rows = history.period_rates(view)
     worklist = period_worklist(view, settings.time_zone)
     step(2)
-    report_file = Path(out) if out else period_dir(settings, first_day, last_day) / REPORT_FILE
+    report_file = lake.location(out) if out else period_dir(settings, first_day, last_day) / REPORT_FILE
     folder = report_file.parent
     lake.ensure_dir(folder)
     downloads = _write_table(pa.Table.from_pylist(rows), folder, "period_rates") if rows else []

@@ -28,7 +28,6 @@ CONFIG_DIR_ENV = "CDI_CONFIG_DIR"
 # Great Expectations' file context (suites, results, Data Docs) writes local files only: in a
 # local lake it lives in <lake>/quality; beside a lake on object storage, here or in this folder.
 QUALITY_DIR_ENV = "CDI_QUALITY_DIR"
-DEFAULT_QUALITY_DIR = PROJECT_ROOT / "var" / "quality"
 # Public on purpose: it only ever protects simulated people. `Settings` refuses it outside demo mode.
 DEMO_PSEUDONYM_KEY = b"cdi-monitor demo key: simulated data only"
 MIN_KEY_BYTES = 16
@@ -238,17 +237,38 @@ def _lake_location(value: str | Path) -> Path:
     from pipelines.lake import location  # the lake's rule; pyarrow only at run time
 
     _folder_text("the lake folder", value)
-    return location(value)
+    try:
+        return location(value)
+    except ValueError as error:
+        raise ConfigurationError(f"the lake {error}") from None
 
 
 def _quality_root(lake_dir: Path) -> Path | None:
     """Where Great Expectations keeps its files: $CDI_QUALITY_DIR if set; else in a local lake
-    (None: <lake>/quality, as always), or var/quality beside a lake on object storage."""
+    (None: <lake>/quality, as always), or beside a lake on object storage the user's cache folder
+    (`user_quality_dir`): never inside the installed package, which may be read-only."""
     from pipelines.lake import on_object_store
 
     if os.environ.get(QUALITY_DIR_ENV):
         return _directory(f"${QUALITY_DIR_ENV}", os.environ[QUALITY_DIR_ENV])
-    return DEFAULT_QUALITY_DIR if on_object_store(lake_dir) else None
+    return user_quality_dir() if on_object_store(lake_dir) else None
+
+
+def user_quality_dir() -> Path:
+    """$XDG_CACHE_HOME/cdi-monitor/quality, by default ~/.cache/cdi-monitor/quality."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "cdi-monitor" / "quality"
+
+
+def _days_into_window(config: dict, name: str) -> int:
+    """A number of days into the lookback window: at least one day of the window must be left."""
+    days = _positive_int(config, name)
+    if days >= _positive_int(config, "lookback_days"):
+        raise ConfigurationError(
+            f"setting {name!r} ({days}) must be less than lookback_days ({config['lookback_days']}): "
+            "no record of the window would be judged"
+        )
+    return days
 
 
 def _positive_int(config: dict, name: str) -> int:
@@ -289,7 +309,7 @@ def load_settings(
         recording_window_hours=_positive_int(config, "recording_window_hours"),
         duplicate_call_window_hours=_positive_int(config, "duplicate_call_window_hours"),
         probable_link_window_hours=_positive_int(config, "probable_link_window_hours"),
-        duplicate_record_days=_positive_int(config, "duplicate_record_days"),
+        duplicate_record_days=_days_into_window(config, "duplicate_record_days"),
         rolling_window_days=_positive_int(config, "rolling_window_days"),
         source=_source_settings(config),
         quality_root=_quality_root(lake_dir),

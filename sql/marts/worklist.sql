@@ -5,7 +5,7 @@
 --   UNDER_COUNTED           some of the report's crimes accounted for, not all (rule 3: fewer
 --                           crimes recorded, transferred or validly cancelled than victims)
 --   CANCELLED_QUESTIONABLE  a cancellation or transfer without the code or authority rule 4 needs,
---                           or a C3 leaving its victim with no live record (cancellation_issues says which)
+--                           or a C3 whose victim has no other record (cancellation_issues says which)
 --   DOWNGRADED              a crime-coded call closed as a non-crime with no crime linked (rule 6)
 --   RAPE_REPORT_UNRESOLVED  a rape report that did not end as a recorded rape, an N100 or a
 --                           transfer (rule 4)

@@ -5,9 +5,10 @@
 --   the FCR for C2, a DDM or the FCR for C1, C3 and C4); a rape ends as a recorded rape, an N100
 --   classification or a transfer, so C2 on a rape is always questioned.
 -- Rule 4 with rule 3 (C3): C3 says the record duplicates, or is part of, a crime already
---   recorded; one crime per victim, so that crime is a live record naming the same victim. A C3
---   that leaves its victim with no live record in the snapshot does not stand: it is how a
---   victim's only crime is cancelled away as "a duplicate" of someone else's. Judged only for a
+--   recorded; one crime per victim, so that crime is another record naming the same victim (live,
+--   or itself dealt with: transferred, cancelled, N100; its own outcome is judged on its own). A C3
+--   whose victim has no other record in the snapshot duplicates nothing and does not stand: it is
+--   how a victim's only crime is cancelled away as "a duplicate" of someone else's. Judged only for a
 --   record reported $duplicate_record_days or more after the window start ($window_start): the
 --   snapshot holds records created or updated since then, so an earlier one's original may be
 --   missing from it (the simulated year's 97 C3 records at the window's edge all were). A record
@@ -28,12 +29,11 @@ duplicate_cancellations as (
         and reported_at >= cast($window_start as timestamptz) + to_days(cast($duplicate_record_days as integer))
 ),
 
-victims_already_recorded as (
-    -- Only the victims of C3 cancellations are looked up: a few, against every live record.
+victims_with_an_original as (
+    -- Only the victims of C3 cancellations are looked up: a few, against every other record.
     select distinct victim_person_key
     from crimes
-    where status = 'RECORDED'
-        and ho_offence_code <> 'N100'
+    where not (status = 'CANCELLED' and coalesce(cancellation_code = 'C3', false))
         and victim_person_key in (select victim_person_key from duplicate_cancellations)
 ),
 
@@ -56,16 +56,17 @@ classified as (
         cancellation_codes.required_authority,
         crimes.cancellation_code = 'C3' and crimes.victim_person_key is not null
             and crimes.reported_at >= cast($window_start as timestamptz) + to_days(cast($duplicate_record_days as integer))
-            and already_recorded.victim_person_key is null as is_duplicate_of_nothing_recorded,
+            and original.victim_person_key is null as is_duplicate_of_nothing,
     from crimes
     left join offence_codes on offence_codes.code = crimes.ho_offence_code
     left join cancellation_codes on cancellation_codes.code = crimes.cancellation_code
-    left join victims_already_recorded as already_recorded
-        on already_recorded.victim_person_key = crimes.victim_person_key
+    left join victims_with_an_original as original
+        on original.victim_person_key = crimes.victim_person_key
 ),
 
 cancellations_judged as (
-    -- Why a cancellation or transfer does not stand (null: it stands), in the registrar's words.
+    -- Why a cancellation or transfer does not stand (null: it stands), in the registrar's words:
+    -- the first of the reasons below that applies.
     select
         *,
         case when status in ('CANCELLED', 'TRANSFERRED') then
@@ -81,7 +82,7 @@ cancellations_judged as (
                     false
                 ) then cancellation_code || ' by ' || cancellation_authority || ', needs '
                     || case when required_authority = 'DDM' then 'a DDM or the FCR' else 'the FCR' end
-                when is_duplicate_of_nothing_recorded then 'C3 but the victim has no live record'
+                when is_duplicate_of_nothing then 'C3 but the victim has no other record'
             end
         end as cancellation_issue,
     from classified

@@ -351,3 +351,15 @@ def test_a_formula_in_a_source_field_reaches_worklist_csv_neutralised(settings, 
     # The raw text of the file, as a spreadsheet would see it: the formula only ever after the apostrophe.
     text = Path(published["worklist"]).read_text(encoding="utf-8")
     assert text.count("=HYPERLINK") == text.count("'=HYPERLINK") == 1
+
+
+def test_a_list_cell_starting_with_a_formula_is_neutralised_too():
+    """candidate_outcomes.csv holds lists of source references (linked_crime_refs,
+    questioned_cancellations): joined into one cell, they are source text like any other."""
+    import pyarrow as pa
+
+    from pipelines.outputs import table_to_csv
+
+    table = pa.table({"refs": [[FORMULA, "KNT/24/1"], ["KNT/24/2"]]})
+    rows = list(csv.reader(table_to_csv(table).splitlines()))
+    assert rows[1:] == [["'" + FORMULA + "|KNT/24/1"], ["KNT/24/2"]]

@@ -46,9 +46,12 @@ def test_settings_take_an_s3_lake_and_keep_great_expectations_on_local_disk(tmp_
     local = load_settings(FORCE, landing_dir=tmp_path, lake_dir=tmp_path / "lake", demo=True)
     assert local.quality_dir == tmp_path / "lake" / "quality" / f"force={FORCE}"  # as always
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     on_s3 = load_settings(FORCE, landing_dir=tmp_path, lake_dir="s3://bucket/lake", demo=True)
     assert str(on_s3.lake_dir) == "s3://bucket/lake" and lake.on_object_store(on_s3.lake_dir)
     assert isinstance(on_s3.quality_dir, Path) and not lake.on_object_store(on_s3.quality_dir)
+    # the user's cache folder, never inside the installed package (which may be read-only)
+    assert on_s3.quality_dir == tmp_path / "cache" / "cdi-monitor" / "quality" / f"force={FORCE}"
 
     monkeypatch.setenv("CDI_QUALITY_DIR", str(tmp_path / "gx"))
     chosen = load_settings(FORCE, landing_dir=tmp_path, lake_dir="s3://bucket/lake", demo=True)
@@ -119,3 +122,45 @@ def test_a_crash_leaves_the_previous_object_or_the_new_one_whole(s3, bucket, fau
     assert final.read_text() == left
     spooled = list(tmp_path.glob(f"{lake.SPOOL_PREFIX}*/.tmp-gate.json-*"))
     assert len(spooled) == (1 if fault.startswith("before_replace") else 0)  # local, never in the store
+
+
+def test_a_spool_folder_others_may_open_is_refused(tmp_path, monkeypatch):
+    """Files on their way to the store are spooled under a predictable name in the shared temporary
+    folder: one that others may open (made by someone else, or a link) is refused, not used."""
+    import os
+    import tempfile
+
+    import pytest
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spool = tmp_path / f"{lake.SPOOL_PREFIX}{os.getuid()}"
+    spool.mkdir()
+    spool.chmod(0o777)
+    with pytest.raises(PermissionError, match="no one else may open"):
+        lake._spool_dir()
+    spool.chmod(0o700)
+    assert lake._spool_dir() == spool
+    spool.rmdir()
+    spool.symlink_to(tmp_path)
+    with pytest.raises(PermissionError):
+        lake._spool_dir()
+
+
+def test_a_lake_on_object_storage_keeps_its_clients_request_logs_above_debug():
+    """botocore logs request headers (a session token among them) at DEBUG: a process logging at
+    DEBUG (Airflow's tasks, which never pass through cdi's own set-up) must not print them."""
+    import logging
+
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in lake.OBJECT_STORE_LOGGERS)]
+    levels = [logger.level for logger in loggers]
+    try:
+        loggers[0].setLevel(logging.DEBUG)
+        for logger in loggers[1:]:
+            logger.setLevel(logging.NOTSET)
+        assert logging.getLogger("botocore").isEnabledFor(logging.DEBUG)
+        lake.location("s3://bucket/lake")
+        assert not any(logger.isEnabledFor(logging.DEBUG) for logger in loggers[1:])
+        assert logging.getLogger("botocore").isEnabledFor(logging.INFO)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

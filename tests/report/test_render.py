@@ -59,9 +59,9 @@ def test_the_verdict_in_words():
 def test_a_questioned_cancellation_says_why_it_does_not_stand():
     item = {"priority": 2, "candidate_ref": "KNT-9", "route": "CALL", "crime_group": "VIOLENCE_AGAINST_THE_PERSON",
             "reason_codes": "UNRECORDED|CANCELLED_QUESTIONABLE", "unrecorded_crimes": 1, "age_hours": 30.0,
-            "cancellation_issues": "KNT/24/1: C3 but the victim has no live record"}
+            "cancellation_issues": "KNT/24/1: C3 but the victim has no other record"}
     html = render_page(page(worklist=[item]))
-    assert "cancelled questionable" in html and "KNT/24/1: C3 but the victim has no live record" in html
+    assert "cancelled questionable" in html and "KNT/24/1: C3 but the victim has no other record" in html
 
 
 def test_a_page_with_no_settled_days_still_renders():

@@ -179,7 +179,7 @@ def test_cancellation_authority_follows_the_cancellation_codes_table(reconcile_r
     ]
 
 
-def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, settings):
+def test_a_c3_stands_only_while_its_victim_has_another_record(reconcile_records, settings):
     def duplicate(ref, incident_ref, person, reported_at="2024-06-01 10:00:00"):  # C3 by a supervisor: enough for common assault
         return crime(ref, incident_ref=incident_ref, victim_person_id=person, status="CANCELLED", reported_at=reported_at,
                      cancellation_code="C3", cancellation_authority="SUPERVISOR", cancelled_at="2024-06-02 10:00:00")
@@ -195,6 +195,9 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
             # reported in the window's first week (it starts 2024-04-10 23:00 UTC): the original may
             # be older than the snapshot, so the C3 stands
             incident("KNT-6", created_at="2024-04-13 10:00:00", victim_person_ids="P6"),
+            # the original was transferred to another force: the duplicate's crime is dealt with
+            incident("KNT-7", victim_person_ids="P7"),
+            incident("KNT-8", created_at="2024-06-01 11:00:00", victim_person_ids="P7"),
         ],
         crimes=[
             duplicate("KNT/24/1", "KNT-1", "P1"),
@@ -204,16 +207,21 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
             duplicate("KNT/24/5", "KNT-4", "P3"),
             duplicate("KNT/24/6", "KNT-5", ""),
             duplicate("KNT/24/7", "KNT-6", "P6", reported_at="2024-04-13 10:00:00"),
+            crime("KNT/24/8", incident_ref="KNT-7", victim_person_id="P7", status="TRANSFERRED", cancellation_code="C1",
+                  cancellation_authority="DDM", cancelled_at="2024-06-02 10:00:00"),
+            duplicate("KNT/24/9", "KNT-8", "P7"),
         ],
     )
     assert rows(connection, "select crime_ref, cancellation_issue from stg_crimes order by crime_ref") == [
-        ("KNT/24/1", "C3 but the victim has no live record"),
+        ("KNT/24/1", "C3 but the victim has no other record"),
         ("KNT/24/2", None),
         ("KNT/24/3", None),
         ("KNT/24/4", None),
         ("KNT/24/5", None),
         ("KNT/24/6", None),
         ("KNT/24/7", None),
+        ("KNT/24/8", None),
+        ("KNT/24/9", None),
     ]
     assert rows(connection, """
         select candidate_ref, outcome, recorded_crimes, removed_crimes, unrecorded_crimes, questionably_cancelled_crimes
@@ -224,9 +232,11 @@ def test_a_c3_stands_only_while_its_victim_has_a_live_record(reconcile_records, 
         ("KNT-4", "CANCELLED_VALID", 0, 1, 0, 0),
         ("KNT-5", "CANCELLED_VALID", 0, 1, 0, 0),
         ("KNT-6", "CANCELLED_VALID", 0, 1, 0, 0),
+        ("KNT-7", "TRANSFERRED", 0, 1, 0, 0),
+        ("KNT-8", "CANCELLED_VALID", 0, 1, 0, 0),
     ]
     assert rows(connection, "select candidate_ref, reason_codes, cancellation_issues from worklist order by candidate_ref") == [
-        ("KNT-1", "UNRECORDED|CANCELLED_QUESTIONABLE", "KNT/24/1: C3 but the victim has no live record"),
+        ("KNT-1", "UNRECORDED|CANCELLED_QUESTIONABLE", "KNT/24/1: C3 but the victim has no other record"),
     ]
     # The pandas and polars implementations of the core rules (the differential tests) agree here too.
     outcomes = rows(connection, "select candidate_ref, outcome from int_candidate_outcomes order by candidate_ref")

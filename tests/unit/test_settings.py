@@ -55,3 +55,10 @@ def test_person_keys_join_across_records_and_depend_on_the_key():
     assert person_keys(["P1", " P1 ", None, "", "P2"], key) == [person_key("P1", key), person_key("P1", key), None, None, person_key("P2", key)]
     assert person_key("P1", key) != person_key("P1", b"x" * 32)
     assert len(person_key("P1", key)) == 32 and "P1" not in person_key("P1", key)
+
+
+def test_the_c3_rule_must_leave_days_of_the_window_to_judge(tmp_path, monkeypatch):
+    monkeypatch.setenv("CDI_CONFIG_DIR", str(tmp_path))
+    assert load_settings("ZZZ", landing_dir=tmp_path, lake_dir=tmp_path, demo=True).duplicate_record_days == 7
+    with pytest.raises(ConfigurationError, match="'duplicate_record_days' \\(7\\) must be less than lookback_days \\(7\\)"):
+        load_settings("ZZZ", landing_dir=tmp_path, lake_dir=tmp_path, demo=True, overrides={"lookback_days": 7})
