@@ -210,10 +210,16 @@ def test_a_c3_stands_only_while_its_victim_has_another_record(reconcile_records,
             crime("KNT/24/8", incident_ref="KNT-7", victim_person_id="P7", status="TRANSFERRED", cancellation_code="C1",
                   cancellation_authority="DDM", cancelled_at="2024-06-02 10:00:00"),
             duplicate("KNT/24/9", "KNT-8", "P7"),
+            # the cut, with no report (route OTHER): the window starts 2024-04-11 00:00 local, so a C3
+            # is judged from 2024-04-18 00:00 local on, and not a second before
+            duplicate("KNT/24/10", "", "P10", reported_at="2024-04-18 00:00:00"),
+            duplicate("KNT/24/11", "", "P11", reported_at="2024-04-17 23:59:59"),
         ],
     )
     assert rows(connection, "select crime_ref, cancellation_issue from stg_crimes order by crime_ref") == [
         ("KNT/24/1", "C3 but the victim has no other record"),
+        ("KNT/24/10", "C3 but the victim has no other record"),
+        ("KNT/24/11", None),
         ("KNT/24/2", None),
         ("KNT/24/3", None),
         ("KNT/24/4", None),
@@ -234,17 +240,21 @@ def test_a_c3_stands_only_while_its_victim_has_another_record(reconcile_records,
         ("KNT-6", "CANCELLED_VALID", 0, 1, 0, 0),
         ("KNT-7", "TRANSFERRED", 0, 1, 0, 0),
         ("KNT-8", "CANCELLED_VALID", 0, 1, 0, 0),
+        ("KNT/24/10", "CANCELLED_QUESTIONABLE", 0, 0, 1, 1),
+        ("KNT/24/11", "CANCELLED_VALID", 0, 1, 0, 0),
     ]
     assert rows(connection, "select candidate_ref, reason_codes, cancellation_issues from worklist order by candidate_ref") == [
         ("KNT-1", "UNRECORDED|CANCELLED_QUESTIONABLE", "KNT/24/1: C3 but the victim has no other record"),
+        ("KNT/24/10", "UNRECORDED|CANCELLED_QUESTIONABLE", "KNT/24/10: C3 but the victim has no other record"),
     ]
     # The pandas and polars implementations of the core rules (the differential tests) agree here too.
-    outcomes = rows(connection, "select candidate_ref, outcome from int_candidate_outcomes order by candidate_ref")
+    compared = ["candidate_ref", "outcome", "removed_crimes", "unrecorded_crimes", "questionably_cancelled_crimes"]
+    outcomes = rows(connection, f"select {', '.join(compared)} from int_candidate_outcomes order by candidate_ref")
     raw, parameters = raw_files(settings.lake_dir, FORCE, SNAPSHOT), sql_parameters(settings, SNAPSHOT)
     by_pandas = reconcile_pandas(raw, parameters)["candidate_outcomes"].sort_values("candidate_ref")
     by_polars = reconcile_polars(raw, parameters)["candidate_outcomes"].sort("candidate_ref")
-    assert list(zip(by_pandas["candidate_ref"], by_pandas["outcome"])) == outcomes
-    assert list(zip(by_polars["candidate_ref"], by_polars["outcome"])) == outcomes
+    assert [tuple(row) for row in by_pandas[compared].itertuples(index=False)] == outcomes
+    assert by_polars.select(compared).rows() == outcomes
 
 
 def test_one_crime_per_victim_counts_victims_not_records(reconcile_records):
