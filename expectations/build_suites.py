@@ -43,6 +43,7 @@ from pipelines.contract import (  # noqa: E402
     CONTRACT_VERSION,
     FORCE_CODE_PATTERN,
     SOURCES,
+    TRANSFER_CANCELLATION_CODE,
     SourceContract,
 )
 
@@ -54,12 +55,18 @@ WARNING = "warning"
 # Above this many victims on one incident the count is more likely a keying error than a real
 # event; it is still counted, so it is a warning, not a reason to stop the run.
 PLAUSIBLE_MAX_VICTIMS = 100
-# Counting rules: C1 = the crime took place outside the force area and was transferred.
-TRANSFER_CANCELLATION_CODE = "C1"
 
 
 def parameter(name: str) -> dict[str, str]:
     return {"$PARAMETER": name}
+
+
+def bounded_below(expectation: type, bound: str, notes: str, **kwargs):
+    """A critical expectation whose lower bound is the suite parameter ``bound``, named in its meta
+    too: results carry the bound's value, and a failure's plain words depend on which check it is
+    (`quality.BOUND_BY`)."""
+    return expectation(min_value=parameter(bound), severity=CRITICAL, notes=notes,
+                       meta={quality.BOUND_BY: bound}, **kwargs)
 
 
 def raw_snapshot_suite(contract: SourceContract) -> gx.ExpectationSuite:
@@ -155,46 +162,33 @@ def raw_snapshot_suite(contract: SourceContract) -> gx.ExpectationSuite:
                     ),
                 )
             )
-    expectations.append(
-        gxe.ExpectTableRowCountToBeBetween(
-            min_value=parameter(quality.PARAM_MIN_ROW_COUNT),
-            severity=CRITICAL,
-            notes=(
-                "A snapshot much smaller than the previous one is far more likely a broken export "
-                "than a fall in crime: it would show as crimes gone missing."
-            ),
-            meta={quality.BOUND_BY: quality.PARAM_MIN_ROW_COUNT},
-        )
-    )
-    expectations.append(
-        gxe.ExpectTableRowCountToBeBetween(
-            min_value=parameter(quality.PARAM_MIN_ACCEPTED_ROWS),
-            severity=CRITICAL,
-            notes=(
-                "Extraction quarantines every row that breaks the contract, with its line and "
-                "reason; a snapshot most of whose rows were refused would be reconciled as if the "
-                "rest were all, and its rates would be wrong. Bound at run time: the rows the export "
-                "held less the configured max_quarantined_share of them (no bound while fewer than "
-                f"{quality.MIN_QUARANTINED_ROWS_JUDGED} rows are refused and some are accepted)."
-            ),
-            meta={quality.BOUND_BY: quality.PARAM_MIN_ACCEPTED_ROWS},
-        )
-    )
-    expectations.append(
-        gxe.ExpectColumnMaxToBeBetween(
+    expectations += [
+        bounded_below(
+            gxe.ExpectTableRowCountToBeBetween,
+            quality.PARAM_MIN_ROW_COUNT,
+            "A snapshot much smaller than the previous one is far more likely a broken export "
+            "than a fall in crime: it would show as crimes gone missing.",
+        ),
+        bounded_below(
+            gxe.ExpectTableRowCountToBeBetween,
+            quality.PARAM_MIN_ACCEPTED_ROWS,
+            "Extraction quarantines every row that breaks the contract, with its line and "
+            "reason; a snapshot most of whose rows were refused would be reconciled as if the "
+            "rest were all, and its rates would be wrong. Bound at run time: the rows the export "
+            "held less the configured max_quarantined_share of them (no bound while fewer than "
+            f"{quality.MIN_QUARANTINED_ROWS_JUDGED} rows are refused and some are accepted).",
+        ),
+        bounded_below(
+            gxe.ExpectColumnMaxToBeBetween,
+            quality.PARAM_MIN_NEWEST_UPDATE,
+            "A force's systems change every hour: an export whose newest update is older than "
+            "max_export_age_hours before the cut-off is an old file delivered again (yesterday's "
+            "copied as today's), and its figures would be reported as today's. Bound at run "
+            "time: the cut-off less the source's limit (no bound for a source with none, such as "
+            "referrals, which keep office hours, or for an empty snapshot).",
             column="updated_at",
-            min_value=parameter(quality.PARAM_MIN_NEWEST_UPDATE),
-            severity=CRITICAL,
-            notes=(
-                "A force's systems change every hour: an export whose newest update is older than "
-                "max_export_age_hours before the cut-off is an old file delivered again (yesterday's "
-                "copied as today's), and its figures would be reported as today's. Bound at run "
-                "time: the cut-off less the source's limit (no bound for a source with none, such as "
-                "referrals, which keep office hours, or for an empty snapshot)."
-            ),
-            meta={quality.BOUND_BY: quality.PARAM_MIN_NEWEST_UPDATE},
-        )
-    )
+        ),
+    ]
     expectations.extend(_source_rules(contract))
     _refuse_value_checks_on_person_keys(contract, expectations)
     return gx.ExpectationSuite(

@@ -368,7 +368,7 @@ def _configure_output(debug: bool, verbose: bool) -> None:
         from pipelines.lake import keep_object_store_logs_above_debug
 
         keep_object_store_logs_above_debug()
-    if not debug:
+    else:
         warnings.simplefilter("ignore")
 
 

@@ -259,7 +259,7 @@ def atomic_file(final_path: str | os.PathLike) -> AbstractContextManager[Path]:
 def _replaced_file(final_path: Path) -> Iterator[Path]:
     """A local lake: write beside the final name, then ``os.replace`` it into place."""
     ensure_dir(final_path.parent)
-    _remove_stale_temporaries(final_path)
+    _remove_stale(final_path.parent, f".tmp-{final_path.name}-*")
     handle, temporary_name = tempfile.mkstemp(prefix=f".tmp-{final_path.name}-", dir=final_path.parent)
     os.close(handle)
     temporary = Path(temporary_name)
@@ -281,7 +281,7 @@ def _replaced_file(final_path: Path) -> Iterator[Path]:
 def _uploaded_file(final_path: UPath) -> Iterator[Path]:
     """Object storage: write a local spool file, then PUT it to the final key in one upload."""
     spool_dir = _spool_dir()
-    _remove_stale_spools(spool_dir)
+    _remove_stale(spool_dir, ".tmp-*")
     handle, spool_name = tempfile.mkstemp(prefix=f".tmp-{final_path.name}-", dir=spool_dir)
     os.close(handle)
     spool = Path(spool_name)
@@ -311,21 +311,12 @@ def _spool_dir() -> Path:
     return folder
 
 
-def _remove_stale_spools(spool_dir: Path) -> None:
-    """Remove spool files a crashed writer left (uploads take seconds; see STALE_TEMPORARY_SECONDS)."""
+def _remove_stale(folder: Path, pattern: str) -> None:
+    """Remove the temporary files a crashed writer left in ``folder`` (a kill runs no clean-up):
+    those matching ``pattern`` older than `STALE_TEMPORARY_SECONDS` (a younger one may be another
+    writer's, mid-write)."""
     stale_before = time.time() - STALE_TEMPORARY_SECONDS
-    for leftover in spool_dir.glob(".tmp-*"):
-        try:
-            if leftover.stat().st_mtime < stale_before:
-                leftover.unlink()
-        except FileNotFoundError:  # another writer removed it first
-            pass
-
-
-def _remove_stale_temporaries(final_path: Path) -> None:
-    """Remove what a crashed write of ``final_path`` left beside it (a kill runs no clean-up)."""
-    stale_before = time.time() - STALE_TEMPORARY_SECONDS
-    for leftover in final_path.parent.glob(f".tmp-{final_path.name}-*"):
+    for leftover in folder.glob(pattern):
         try:
             if leftover.stat().st_mtime < stale_before:
                 leftover.unlink()
@@ -384,21 +375,24 @@ def local_copies(paths: Iterable[Path]) -> Iterator[list[Path]]:
         yield copies
 
 
+def _for_pyarrow(path: Path) -> dict:
+    """A lake file as pyarrow's readers take it: the path, and on object storage its fsspec filesystem."""
+    path = location(path)
+    return {"where": path.path, "filesystem": path.fs} if on_object_store(path) else {"where": str(path)}
+
+
 def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
     """A Parquet file of the lake, local or on object storage (through its fsspec filesystem)."""
-    path = location(path)
-    if on_object_store(path):
-        return pq.read_table(path.path, columns=columns, filesystem=path.fs)
-    return pq.read_table(path, columns=columns)
+    target = _for_pyarrow(path)
+    return pq.read_table(target.pop("where"), columns=columns, **target)
 
 
 def read_parquet_schema(path: Path) -> pa.Schema:
-    path = location(path)
-    return pq.read_schema(path.path, filesystem=path.fs) if on_object_store(path) else pq.read_schema(path)
+    target = _for_pyarrow(path)
+    return pq.read_schema(target.pop("where"), **target)
 
 
 def parquet_row_count(path: Path) -> int:
     """Rows in a Parquet file, from its footer (nothing else is read)."""
-    path = location(path)
-    metadata = pq.read_metadata(path.path, filesystem=path.fs) if on_object_store(path) else pq.read_metadata(path)
-    return metadata.num_rows
+    target = _for_pyarrow(path)
+    return pq.read_metadata(target.pop("where"), **target).num_rows

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
-
 from pipelines import history, lake, outputs
 from pipelines.settings import ConfigurationError, Settings
 from pipelines.verdict import Verdict, change_in_points, load_verdict, percent, verdict_text

@@ -25,8 +25,9 @@ DEFAULTS_FILE = Path(__file__).parent / "defaults.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PSEUDONYM_KEY_ENV = "CDI_PSEUDONYM_KEY"
 CONFIG_DIR_ENV = "CDI_CONFIG_DIR"
-# Great Expectations' file context (suites, results, Data Docs) writes local files only: in a
-# local lake it lives in <lake>/quality; beside a lake on object storage, here or in this folder.
+# Great Expectations' file context (suites, results, Data Docs) writes local files only: in this
+# folder if set; else in a local lake's <lake>/quality, or beside a lake on object storage in the
+# user's cache folder (`user_quality_dir`).
 QUALITY_DIR_ENV = "CDI_QUALITY_DIR"
 # Public on purpose: it only ever protects simulated people. `Settings` refuses it outside demo mode.
 DEMO_PSEUDONYM_KEY = b"cdi-monitor demo key: simulated data only"
@@ -116,7 +117,7 @@ class Settings:
     pseudonym_key: bytes | None = field(repr=False)  # None: this process only reads the lake
     probable_link_window_hours: int = 24  # a crime record this close to a report, same victim: probable link
     # A C3 record reported this long after the window start has its original in the snapshot (a
-    # duplicate is recorded days after the crime it repeats, not weeks), so a victim with no live
+    # duplicate is recorded days after the crime it repeats, not weeks), so a victim with no other
     # record then means the C3 duplicates nothing: questioned. Earlier, the original may be older
     # than the window: the C3 stands.
     duplicate_record_days: int = 7

@@ -24,17 +24,21 @@ offence_codes as (
 ),
 
 duplicate_cancellations as (
-    select victim_person_key from crimes
+    -- The C3 records judged (above): naming a victim, reported far enough into the window.
+    select file_row_number, victim_person_key from crimes
     where status = 'CANCELLED' and cancellation_code = 'C3' and victim_person_key is not null
         and reported_at >= cast($window_start as timestamptz) + to_days(cast($duplicate_record_days as integer))
 ),
 
-victims_with_an_original as (
-    -- Only the victims of C3 cancellations are looked up: a few, against every other record.
-    select distinct victim_person_key
-    from crimes
-    where not (status = 'CANCELLED' and coalesce(cancellation_code = 'C3', false))
-        and victim_person_key in (select victim_person_key from duplicate_cancellations)
+duplicates_of_nothing as (
+    -- Only the victims of those records are looked up: a few, against every other record.
+    select duplicates.file_row_number
+    from duplicate_cancellations as duplicates
+    anti join (
+        select victim_person_key from crimes
+        where not (status = 'CANCELLED' and coalesce(cancellation_code = 'C3', false))
+            and victim_person_key in (select victim_person_key from duplicate_cancellations)
+    ) as originals using (victim_person_key)
 ),
 
 cancellation_codes as (
@@ -54,14 +58,11 @@ classified as (
         coalesce(offence_codes.rape, false)
             or crimes.ho_offence_code in ('1', '2', '5D') as needs_senior_cancellation_authority,
         cancellation_codes.required_authority,
-        crimes.cancellation_code = 'C3' and crimes.victim_person_key is not null
-            and crimes.reported_at >= cast($window_start as timestamptz) + to_days(cast($duplicate_record_days as integer))
-            and original.victim_person_key is null as is_duplicate_of_nothing,
+        nothing.file_row_number is not null as is_duplicate_of_nothing,
     from crimes
     left join offence_codes on offence_codes.code = crimes.ho_offence_code
     left join cancellation_codes on cancellation_codes.code = crimes.cancellation_code
-    left join victims_with_an_original as original
-        on original.victim_person_key = crimes.victim_person_key
+    left join duplicates_of_nothing as nothing on nothing.file_row_number = crimes.file_row_number
 ),
 
 cancellations_judged as (
