@@ -6,9 +6,11 @@ Against a real S3-protocol server on 127.0.0.1 (moto), reached through s3fs as i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -127,11 +129,6 @@ def test_a_crash_leaves_the_previous_object_or_the_new_one_whole(s3, bucket, fau
 def test_a_spool_folder_others_may_open_is_refused(tmp_path, monkeypatch):
     """Files on their way to the store are spooled under a predictable name in the shared temporary
     folder: one that others may open (made by someone else, or a link) is refused, not used."""
-    import os
-    import tempfile
-
-    import pytest
-
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     spool = tmp_path / f"{lake.SPOOL_PREFIX}{os.getuid()}"
     spool.mkdir()
@@ -149,8 +146,6 @@ def test_a_spool_folder_others_may_open_is_refused(tmp_path, monkeypatch):
 def test_a_lake_on_object_storage_keeps_its_clients_request_logs_above_debug():
     """botocore logs request headers (a session token among them) at DEBUG: a process logging at
     DEBUG (Airflow's tasks, which never pass through cdi's own set-up) must not print them."""
-    import logging
-
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in lake.OBJECT_STORE_LOGGERS)]
     levels = [logger.level for logger in loggers]
     try:
